@@ -1,0 +1,117 @@
+//! Tunable limits and timeouts of a connection.
+
+use std::time::Duration;
+
+use rustls::pki_types::CertificateDer;
+
+/// Default for [`Config::max_message_size`]: 64 MiB.
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 64 << 20;
+/// Default for [`Config::inbound_queue_limit`]: 16 MiB.
+pub const DEFAULT_INBOUND_QUEUE_LIMIT: usize = 16 << 20;
+/// Default for [`Config::handshake_timeout`]: 10 seconds.
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default for [`Config::close_timeout`]: 5 seconds.
+pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Limits, timeouts and TLS settings of one connection, read when it starts.
+///
+/// Every default is generous: there is no 64 KiB message ceiling as in Godot's
+/// `WebSocketPeer`.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Config {
+    /// Largest message (and single frame) accepted from the server, in bytes. A larger one fails
+    /// the connection with close code 1009. Default [`DEFAULT_MAX_MESSAGE_SIZE`].
+    pub max_message_size: usize,
+    /// Bytes of received messages the game has not taken yet at which the engine stops reading
+    /// from the socket, so TCP pushes back on the server. Nothing is ever dropped: reading
+    /// resumes once the game takes messages. Default [`DEFAULT_INBOUND_QUEUE_LIMIT`].
+    pub inbound_queue_limit: usize,
+    /// Time allowed from `connect` until the connection is open: name resolution, TCP connect,
+    /// TLS and the HTTP upgrade together. Default [`DEFAULT_HANDSHAKE_TIMEOUT`].
+    pub handshake_timeout: Duration,
+    /// Time allowed for the server to finish the close handshake and close TCP once a close
+    /// frame was sent or received. Default [`DEFAULT_CLOSE_TIMEOUT`].
+    pub close_timeout: Duration,
+    /// Certificate checks for `wss://`.
+    pub tls: TlsConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            inbound_queue_limit: DEFAULT_INBOUND_QUEUE_LIMIT,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            close_timeout: DEFAULT_CLOSE_TIMEOUT,
+            tls: TlsConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Sets [`Config::max_message_size`].
+    pub fn with_max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = bytes;
+        self
+    }
+
+    /// Sets [`Config::inbound_queue_limit`].
+    pub fn with_inbound_queue_limit(mut self, bytes: usize) -> Self {
+        self.inbound_queue_limit = bytes;
+        self
+    }
+
+    /// Sets [`Config::handshake_timeout`].
+    pub fn with_handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Config::close_timeout`].
+    pub fn with_close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Config::tls`].
+    pub fn with_tls(mut self, tls: TlsConfig) -> Self {
+        self.tls = tls;
+        self
+    }
+}
+
+/// How a `wss://` server's certificate is checked.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct TlsConfig {
+    /// Check the server's certificate chain and name. When `false`, any certificate is accepted
+    /// (for development only). Default `true`.
+    pub verify: bool,
+    /// When not empty, these certificates (DER) are the only trust anchors; otherwise the
+    /// Mozilla roots from `webpki-roots` are. Default empty.
+    pub trusted_certificates: Vec<CertificateDer<'static>>,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        Self {
+            verify: true,
+            trusted_certificates: Vec::new(),
+        }
+    }
+}
+
+impl TlsConfig {
+    /// Sets [`TlsConfig::verify`].
+    pub fn with_verify(mut self, verify: bool) -> Self {
+        self.verify = verify;
+        self
+    }
+
+    /// Sets [`TlsConfig::trusted_certificates`].
+    pub fn with_trusted_certificates(mut self, certificates: Vec<CertificateDer<'static>>) -> Self {
+        self.trusted_certificates = certificates;
+        self
+    }
+}

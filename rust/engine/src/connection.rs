@@ -1,0 +1,610 @@
+//! One connection's life on the I/O thread: resolve, TCP connect, TLS, HTTP upgrade, open,
+//! close handshake. Every step is non-blocking and resumes when the socket is ready again.
+
+use std::collections::VecDeque;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Instant;
+
+use mio::net::TcpStream;
+use mio::{Interest, Registry, Token};
+use tungstenite::handshake::client::ClientHandshake;
+use tungstenite::handshake::{HandshakeError, MidHandshake};
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tungstenite::{error::ProtocolError, error::SubProtocolError, WebSocket};
+
+use crate::link::{Incoming, Link};
+use crate::transport::Transport;
+use crate::{Config, ConnectRequest, Error, Message};
+
+/// Close code sent when the game frees a client that is still open ("going away").
+const CLOSE_GOING_AWAY: u16 = 1001;
+/// Close code for "no status received", reported when the server's close frame had no code.
+const CLOSE_NO_STATUS: u16 = 1005;
+/// tungstenite flushes its write buffer once it holds this much; small messages are batched
+/// into one system call up to this size.
+const WRITE_BATCH_BYTES: usize = 64 * 1024;
+/// tungstenite's read buffer: what one read system call can take in. Kept modest because it is
+/// allocated for every connection.
+const READ_BUFFER_BYTES: usize = 16 * 1024;
+
+/// What the game asked to send, in order.
+enum Outbound {
+    Message(Message),
+    Close { code: u16, reason: String },
+}
+
+enum Phase {
+    /// Waiting for the resolver.
+    Resolving,
+    /// A TCP connect is in flight to `addr`; `untried` are the other addresses of the host.
+    Connecting {
+        tcp: TcpStream,
+        addr: SocketAddr,
+        untried: VecDeque<SocketAddr>,
+    },
+    /// TLS and the HTTP upgrade are in flight.
+    Upgrading {
+        handshake: MidHandshake<ClientHandshake<Transport>>,
+        peer: SocketAddr,
+    },
+    Open(Box<WebSocket<Transport>>),
+    Finished,
+}
+
+/// How an open connection ended.
+struct Ending {
+    clean: bool,
+    error: Option<Error>,
+}
+
+pub(crate) struct Connection {
+    request: ConnectRequest,
+    config: Config,
+    link: Arc<Link>,
+    phase: Phase,
+    outbound: VecDeque<Outbound>,
+    /// When the current step (handshake or close handshake) must be over.
+    deadline: Option<Instant>,
+    /// Set when `deadline` changed and the event loop has not scheduled it yet.
+    deadline_changed: bool,
+    /// The code of the close frame we sent, if any.
+    close_sent: Option<u16>,
+    /// The code and reason of the close frame the server sent, if any.
+    close_received: Option<(u16, String)>,
+}
+
+impl Connection {
+    pub(crate) fn new(request: ConnectRequest, config: Config, link: Arc<Link>) -> Self {
+        Self {
+            request,
+            config,
+            link,
+            phase: Phase::Resolving,
+            outbound: VecDeque::new(),
+            deadline: None,
+            deadline_changed: false,
+            close_sent: None,
+            close_received: None,
+        }
+    }
+
+    /// Starts the attempt. Returns the host and port to resolve when the URL's host is a name.
+    pub(crate) fn start(&mut self, registry: &Registry, id: u64) -> Option<(String, u16)> {
+        self.set_deadline(Instant::now() + self.config.handshake_timeout);
+        match self.request.host().parse::<IpAddr>() {
+            Ok(ip) => {
+                self.connect(
+                    registry,
+                    id,
+                    VecDeque::from([SocketAddr::new(ip, self.request.port())]),
+                );
+                None
+            }
+            Err(_) => Some((self.request.host().to_owned(), self.request.port())),
+        }
+    }
+
+    /// The resolver answered.
+    pub(crate) fn resolved(
+        &mut self,
+        registry: &Registry,
+        id: u64,
+        addresses: io::Result<Vec<SocketAddr>>,
+    ) {
+        if !matches!(self.phase, Phase::Resolving) {
+            return;
+        }
+        match addresses {
+            Ok(addresses) if !addresses.is_empty() => self.connect(registry, id, addresses.into()),
+            Ok(_) => self.fail(Error::Resolve {
+                host: self.request.host().to_owned(),
+                detail: "it has no address".into(),
+            }),
+            Err(error) => self.fail(Error::Resolve {
+                host: self.request.host().to_owned(),
+                detail: resolve_detail(&error),
+            }),
+        }
+    }
+
+    /// Starts a TCP connect to the first address that accepts a socket.
+    fn connect(&mut self, registry: &Registry, id: u64, mut untried: VecDeque<SocketAddr>) {
+        let mut last_error = None;
+        while let Some(addr) = untried.pop_front() {
+            let attempt = TcpStream::connect(addr).and_then(|mut tcp| {
+                registry.register(
+                    &mut tcp,
+                    Token(id as usize),
+                    Interest::READABLE | Interest::WRITABLE,
+                )?;
+                Ok(tcp)
+            });
+            match attempt {
+                Ok(tcp) => {
+                    self.phase = Phase::Connecting { tcp, addr, untried };
+                    return;
+                }
+                Err(error) => last_error = Some((addr, error)),
+            }
+        }
+        let (addr, source) = last_error.expect("connect is only called with at least one address");
+        self.fail(Error::Connect {
+            host: self.request.host().to_owned(),
+            addr,
+            source,
+        });
+    }
+
+    pub(crate) fn queue_message(&mut self, message: Message) {
+        self.outbound.push_back(Outbound::Message(message));
+    }
+
+    pub(crate) fn queue_close(&mut self, code: u16, reason: String) {
+        if matches!(self.phase, Phase::Open(_)) {
+            self.outbound.push_back(Outbound::Close { code, reason });
+        } else if !matches!(self.phase, Phase::Finished) {
+            // Closing before the connection opened abandons the attempt.
+            self.finish(Ending {
+                clean: false,
+                error: None,
+            });
+        }
+    }
+
+    pub(crate) fn is_finished(&self) -> bool {
+        matches!(self.phase, Phase::Finished)
+    }
+
+    /// The deadline to schedule, if it changed since the last call.
+    pub(crate) fn take_new_deadline(&mut self) -> Option<Instant> {
+        if !std::mem::take(&mut self.deadline_changed) {
+            return None;
+        }
+        self.deadline
+    }
+
+    /// A scheduled deadline came due; acts if it is still the current one.
+    pub(crate) fn deadline_passed(&mut self, at: Instant) {
+        if self.deadline != Some(at) {
+            return;
+        }
+        match self.phase {
+            Phase::Resolving | Phase::Connecting { .. } | Phase::Upgrading { .. } => {
+                self.fail(Error::HandshakeTimeout {
+                    host: self.request.host().to_owned(),
+                    port: self.request.port(),
+                    timeout: self.config.handshake_timeout,
+                })
+            }
+            Phase::Open(_) => {
+                // Both close frames were exchanged and only the TCP close is missing: that is
+                // still a clean close.
+                let clean = self.close_sent.is_some() && self.close_received.is_some();
+                let error = (!clean).then_some(Error::CloseTimeout {
+                    timeout: self.config.close_timeout,
+                });
+                self.finish(Ending { clean, error });
+            }
+            Phase::Finished => {}
+        }
+    }
+
+    /// Makes whatever progress the socket allows now.
+    pub(crate) fn drive(&mut self, registry: &Registry, id: u64) {
+        match std::mem::replace(&mut self.phase, Phase::Finished) {
+            Phase::Connecting { tcp, addr, untried } => {
+                self.drive_connect(registry, id, tcp, addr, untried)
+            }
+            Phase::Upgrading { handshake, peer } => self.drive_upgrade(handshake.handshake(), peer),
+            Phase::Open(mut socket) => match self.drive_open(&mut socket) {
+                Ok(()) => self.phase = Phase::Open(socket),
+                Err(ending) => {
+                    self.phase = Phase::Open(socket);
+                    self.finish(ending);
+                }
+            },
+            other => self.phase = other,
+        }
+    }
+
+    fn drive_connect(
+        &mut self,
+        registry: &Registry,
+        id: u64,
+        mut tcp: TcpStream,
+        addr: SocketAddr,
+        untried: VecDeque<SocketAddr>,
+    ) {
+        let outcome = match tcp.take_error() {
+            Ok(Some(error)) | Err(error) => Err(error),
+            Ok(None) => match tcp.peer_addr() {
+                Ok(_) => Ok(()),
+                Err(error) if error.kind() == io::ErrorKind::NotConnected => {
+                    // Not connected yet: wait for the next readiness event.
+                    self.phase = Phase::Connecting { tcp, addr, untried };
+                    return;
+                }
+                Err(error) => Err(error),
+            },
+        };
+        if let Err(source) = outcome {
+            let _ = registry.deregister(&mut tcp);
+            if untried.is_empty() {
+                self.fail(Error::Connect {
+                    host: self.request.host().to_owned(),
+                    addr,
+                    source,
+                });
+            } else {
+                self.connect(registry, id, untried);
+            }
+            return;
+        }
+        // Small messages go out at once; the write buffer already batches bursts.
+        let _ = tcp.set_nodelay(true);
+        let transport = if self.request.is_secure() {
+            match Transport::tls(tcp, self.request.host(), &self.config.tls) {
+                Ok(transport) => transport,
+                Err(error) => return self.fail(error),
+            }
+        } else {
+            Transport::Plain(tcp)
+        };
+        let request = match self.request.to_http_request() {
+            Ok(request) => request,
+            Err(error) => return self.fail(error),
+        };
+        let websocket_config = WebSocketConfig::default()
+            .read_buffer_size(READ_BUFFER_BYTES)
+            .write_buffer_size(WRITE_BATCH_BYTES)
+            .max_message_size(Some(self.config.max_message_size))
+            .max_frame_size(Some(self.config.max_message_size));
+        match ClientHandshake::start(transport, request, Some(websocket_config)) {
+            Ok(handshake) => self.drive_upgrade(handshake.handshake(), addr),
+            Err(error) => self.fail(self.handshake_error(error)),
+        }
+    }
+
+    fn drive_upgrade(
+        &mut self,
+        result: Result<
+            (
+                WebSocket<Transport>,
+                tungstenite::handshake::client::Response,
+            ),
+            HandshakeError<ClientHandshake<Transport>>,
+        >,
+        peer: SocketAddr,
+    ) {
+        match result {
+            Ok((socket, response)) => {
+                let protocol = response
+                    .headers()
+                    .get("sec-websocket-protocol")
+                    .and_then(|value| value.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                self.deadline = None;
+                self.link.push(Incoming::Opened { protocol, peer });
+                let mut socket = Box::new(socket);
+                // Data that arrived with the upgrade response is already buffered: read it now,
+                // as no readiness event will announce it.
+                match self.drive_open(&mut socket) {
+                    Ok(()) => self.phase = Phase::Open(socket),
+                    Err(ending) => {
+                        self.phase = Phase::Open(socket);
+                        self.finish(ending);
+                    }
+                }
+            }
+            Err(HandshakeError::Interrupted(handshake)) => {
+                self.phase = Phase::Upgrading { handshake, peer }
+            }
+            Err(HandshakeError::Failure(error)) => self.fail(self.handshake_error(error)),
+        }
+    }
+
+    /// Writes what the game queued, then reads what the server sent.
+    fn drive_open(&mut self, socket: &mut WebSocket<Transport>) -> Result<(), Ending> {
+        self.write_queued(socket)?;
+        self.read_available(socket)?;
+        // Replies tungstenite queued while reading (pongs, the close reply) go out now.
+        match socket.flush() {
+            Err(tungstenite::Error::Io(error)) if error.kind() == io::ErrorKind::WouldBlock => {
+                Ok(())
+            }
+            Err(error) => Err(self.ending_from(error)),
+            Ok(()) => Ok(()),
+        }
+    }
+
+    fn write_queued(&mut self, socket: &mut WebSocket<Transport>) -> Result<(), Ending> {
+        // Add to tungstenite's buffer only once what it holds is on the wire, so memory for
+        // outgoing data stays in our queue, where the game can see it counted.
+        match socket.flush() {
+            Ok(()) => {}
+            Err(tungstenite::Error::Io(error)) if error.kind() == io::ErrorKind::WouldBlock => {
+                return Ok(())
+            }
+            Err(error) => return Err(self.ending_from(error)),
+        }
+        while let Some(item) = self.outbound.pop_front() {
+            let written = match item {
+                Outbound::Message(message) => {
+                    self.link.remove_outbound(message.len());
+                    socket.write(message.into())
+                }
+                Outbound::Close { code, reason } => {
+                    self.close_sent = Some(code);
+                    self.set_deadline(Instant::now() + self.config.close_timeout);
+                    socket.close(Some(CloseFrame {
+                        code: CloseCode::from(code),
+                        reason: reason.into(),
+                    }))
+                }
+            };
+            match written {
+                Ok(()) => {}
+                // The frame is buffered; the socket is full. Continue when it is writable.
+                Err(tungstenite::Error::Io(error)) if error.kind() == io::ErrorKind::WouldBlock => {
+                    return Ok(())
+                }
+                // The server closed first: what is still queued can no longer be sent.
+                Err(tungstenite::Error::Protocol(ProtocolError::SendAfterClosing)) => {
+                    self.drop_outbound();
+                    return Ok(());
+                }
+                Err(error) => return Err(self.ending_from(error)),
+            }
+        }
+        Ok(())
+    }
+
+    fn read_available(&mut self, socket: &mut WebSocket<Transport>) -> Result<(), Ending> {
+        loop {
+            if self
+                .link
+                .should_pause_reading(self.config.inbound_queue_limit)
+            {
+                return Ok(());
+            }
+            match socket.read() {
+                Ok(tungstenite::Message::Text(text)) => {
+                    self.link.push(Incoming::Message(Message::Text(text)))
+                }
+                Ok(tungstenite::Message::Binary(data)) => {
+                    self.link.push(Incoming::Message(Message::Binary(data)))
+                }
+                Ok(tungstenite::Message::Close(frame)) => {
+                    let (code, reason) = frame
+                        .map(|frame| (u16::from(frame.code), frame.reason.to_string()))
+                        .unwrap_or((CLOSE_NO_STATUS, String::new()));
+                    if self.close_sent.is_none() {
+                        self.link.push(Incoming::CloseRequested {
+                            code,
+                            reason: reason.clone(),
+                        });
+                        self.set_deadline(Instant::now() + self.config.close_timeout);
+                        // tungstenite answers the close itself; nothing more can be sent.
+                        self.drop_outbound();
+                    }
+                    self.close_received = Some((code, reason));
+                }
+                Ok(_) => {}
+                Err(tungstenite::Error::Io(error)) if error.kind() == io::ErrorKind::WouldBlock => {
+                    return Ok(())
+                }
+                Err(tungstenite::Error::Io(error))
+                    if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(self.ending_from(error)),
+            }
+        }
+    }
+
+    /// How a tungstenite error ends an open connection. Protocol and size violations fail the
+    /// connection with the matching close code (RFC 6455 section 7.1.7).
+    fn ending_from(&mut self, error: tungstenite::Error) -> Ending {
+        use tungstenite::error::CapacityError;
+        use tungstenite::Error as E;
+        let (close_code, error) = match error {
+            E::ConnectionClosed | E::AlreadyClosed => {
+                let clean = self.close_received.is_some();
+                let error = (!clean).then(|| Error::ConnectionLost {
+                    detail: "the server closed the connection".into(),
+                });
+                return Ending { clean, error };
+            }
+            E::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+                let detail = "the server closed the TCP connection".into();
+                return Ending {
+                    clean: false,
+                    error: Some(Error::ConnectionLost { detail }),
+                };
+            }
+            E::Io(error) => {
+                return Ending {
+                    clean: false,
+                    error: Some(Error::ConnectionLost {
+                        detail: error.to_string(),
+                    }),
+                }
+            }
+            E::Capacity(CapacityError::MessageTooLong { size, max_size }) => {
+                (1009, Error::MessageTooBig { size, max_size })
+            }
+            E::Utf8(_) => (
+                1007,
+                Error::Protocol {
+                    detail: "a text message is not valid UTF-8".into(),
+                    close_code: 1007,
+                },
+            ),
+            other => (
+                1002,
+                Error::Protocol {
+                    detail: other.to_string(),
+                    close_code: 1002,
+                },
+            ),
+        };
+        self.close_sent = Some(close_code);
+        Ending {
+            clean: false,
+            error: Some(error),
+        }
+    }
+
+    fn drop_outbound(&mut self) {
+        for item in self.outbound.drain(..) {
+            if let Outbound::Message(message) = item {
+                self.link.remove_outbound(message.len());
+            }
+        }
+    }
+
+    /// Maps a failed upgrade to a sentence.
+    fn handshake_error(&self, error: tungstenite::Error) -> Error {
+        use tungstenite::Error as E;
+        let host = self.request.host().to_owned();
+        match error {
+            E::Http(response) => Error::UpgradeRefused {
+                status: response.status().as_u16(),
+                reason: response
+                    .status()
+                    .canonical_reason()
+                    .unwrap_or_default()
+                    .to_owned(),
+            },
+            E::Protocol(ProtocolError::SecWebSocketSubProtocolError(kind)) => Error::SubProtocol {
+                offered: self.request.protocols().to_vec(),
+                server_chose_one: !matches!(kind, SubProtocolError::NoSubProtocol),
+            },
+            E::Io(error) => match error
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            {
+                Some(tls) => Error::Tls {
+                    host,
+                    detail: crate::transport::describe_tls_error(tls),
+                },
+                None if self.request.is_secure()
+                    && error.kind() == io::ErrorKind::UnexpectedEof =>
+                {
+                    Error::Tls {
+                        host,
+                        detail: "the server closed the connection during the TLS handshake".into(),
+                    }
+                }
+                None => match error.kind() {
+                    io::ErrorKind::UnexpectedEof
+                    | io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::ConnectionAborted => Error::Handshake {
+                        detail: "the server closed the connection before answering the upgrade"
+                            .into(),
+                    },
+                    _ => Error::Handshake {
+                        detail: error.to_string(),
+                    },
+                },
+            },
+            other => Error::Handshake {
+                detail: other.to_string(),
+            },
+        }
+    }
+
+    fn set_deadline(&mut self, at: Instant) {
+        self.deadline = Some(at);
+        self.deadline_changed = true;
+    }
+
+    /// The attempt failed before the connection opened.
+    fn fail(&mut self, error: Error) {
+        self.phase = Phase::Finished;
+        self.link.push(Incoming::Failed(error));
+    }
+
+    /// The open connection ended (or an attempt was abandoned by the game).
+    fn finish(&mut self, ending: Ending) {
+        if let Phase::Open(socket) = &mut self.phase {
+            if let (Some(code), false) = (self.close_sent, ending.clean) {
+                // Fail the connection: best-effort close frame, no waiting.
+                let _ = socket.close(Some(CloseFrame {
+                    code: CloseCode::from(code),
+                    reason: "".into(),
+                }));
+                let _ = socket.flush();
+            }
+        }
+        let (code, reason) = match (&self.close_received, self.close_sent) {
+            (Some((code, reason)), _) => (Some(*code), reason.clone()),
+            (None, Some(code)) if ending.error.is_some() => (Some(code), String::new()),
+            _ => (None, String::new()),
+        };
+        self.phase = Phase::Finished;
+        self.link.push(Incoming::Closed {
+            clean: ending.clean,
+            code,
+            reason,
+            error: ending.error,
+        });
+    }
+
+    /// Releases the socket. Called when the game dropped the client, at shutdown, and for
+    /// finished connections. An open connection gets a best-effort close frame first.
+    pub(crate) fn abandon(&mut self, registry: &Registry) {
+        match std::mem::replace(&mut self.phase, Phase::Finished) {
+            Phase::Connecting { mut tcp, .. } => {
+                let _ = registry.deregister(&mut tcp);
+            }
+            Phase::Upgrading { mut handshake, .. } => {
+                let _ = registry.deregister(handshake.get_mut().get_mut().tcp_mut());
+            }
+            Phase::Open(mut socket) => {
+                if self.close_sent.is_none() && self.close_received.is_none() {
+                    let frame = CloseFrame {
+                        code: CloseCode::from(CLOSE_GOING_AWAY),
+                        reason: "".into(),
+                    };
+                    let _ = socket.close(Some(frame));
+                    let _ = socket.flush();
+                }
+                let _ = registry.deregister(socket.get_mut().tcp_mut());
+            }
+            Phase::Resolving | Phase::Finished => {}
+        }
+    }
+}
+
+/// The resolver's error, in words.
+fn resolve_detail(error: &io::Error) -> String {
+    let text = error.to_string();
+    // glibc's messages, e.g. "failed to lookup address information: Name or service not known".
+    match text.split_once(": ") {
+        Some((_, detail)) => detail.to_owned(),
+        None => text,
+    }
+}

@@ -1,0 +1,28 @@
+//! The WebSocket client engine behind the `rust_websocket` Godot addon, in plain Rust.
+//!
+//! [`Client`] is driven by polling from the game's thread and never blocks it: one shared I/O
+//! thread (a `mio` event loop) does name resolution hand-off, TCP connect, TLS (rustls) and the
+//! WebSocket protocol (tungstenite) for every connection of the process. Messages flow through
+//! per-connection queues with byte limits that push back on the server instead of dropping data.
+
+mod client;
+mod config;
+mod connection;
+mod error;
+mod link;
+mod message;
+mod reactor;
+mod request;
+mod resolver;
+mod transport;
+
+pub use client::{Client, Event, ReadyState, MAX_CLOSE_REASON_BYTES};
+pub use config::{
+    Config, TlsConfig, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT,
+    DEFAULT_INBOUND_QUEUE_LIMIT, DEFAULT_MAX_MESSAGE_SIZE,
+};
+pub use error::Error;
+pub use message::{Bytes, Message, Utf8Bytes};
+pub use reactor::shutdown;
+pub use request::ConnectRequest;
+pub use rustls::pki_types::CertificateDer;

@@ -1,0 +1,119 @@
+//! The state one connection shares between the game's thread and the I/O thread.
+
+use std::collections::VecDeque;
+use std::mem;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use crate::{Error, Message};
+
+/// Bytes charged per queued message on top of its payload, so a flood of tiny messages is bounded
+/// by the inbound limit too (roughly what a queued message costs in memory).
+pub(crate) const QUEUED_MESSAGE_OVERHEAD: usize = 64;
+
+/// What the I/O thread tells the game, in order.
+#[derive(Debug)]
+pub(crate) enum Incoming {
+    Opened {
+        protocol: String,
+        peer: SocketAddr,
+    },
+    Message(Message),
+    CloseRequested {
+        code: u16,
+        reason: String,
+    },
+    Closed {
+        clean: bool,
+        code: Option<u16>,
+        reason: String,
+        error: Option<Error>,
+    },
+    Failed(Error),
+}
+
+/// The mailbox and counters of one connection.
+#[derive(Default)]
+pub(crate) struct Link {
+    inbox: Mutex<VecDeque<Incoming>>,
+    /// Set whenever `inbox` is not empty, so an idle poll is a single atomic load.
+    has_incoming: AtomicBool,
+    /// Payload bytes (plus overhead) received and not yet taken by the game.
+    inbound_bytes: AtomicUsize,
+    /// Set by the I/O thread when it stopped reading because `inbound_bytes` hit the limit.
+    reading_paused: AtomicBool,
+    /// Payload bytes the game sent that the I/O thread has not handed to the socket yet.
+    outbound_bytes: AtomicUsize,
+}
+
+impl Link {
+    /// Called by the I/O thread.
+    pub(crate) fn push(&self, incoming: Incoming) {
+        if let Incoming::Message(message) = &incoming {
+            self.inbound_bytes
+                .fetch_add(message.len() + QUEUED_MESSAGE_OVERHEAD, Ordering::SeqCst);
+        }
+        let mut inbox = self
+            .inbox
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        inbox.push_back(incoming);
+        self.has_incoming.store(true, Ordering::Release);
+    }
+
+    /// Called by the game: moves everything pending into `out`.
+    pub(crate) fn drain_into(&self, out: &mut VecDeque<Incoming>) {
+        if !self.has_incoming.load(Ordering::Acquire) {
+            return;
+        }
+        let mut inbox = self
+            .inbox
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.has_incoming.store(false, Ordering::Relaxed);
+        if out.is_empty() {
+            mem::swap(out, &mut inbox);
+        } else {
+            out.extend(inbox.drain(..));
+        }
+    }
+
+    /// Called by the I/O thread before reading: whether it must stop reading for now. When it
+    /// returns true, the game's [`Link::release_inbound`] will ask for a resume.
+    pub(crate) fn should_pause_reading(&self, limit: usize) -> bool {
+        if self.inbound_bytes.load(Ordering::SeqCst) < limit {
+            return false;
+        }
+        self.reading_paused.store(true, Ordering::SeqCst);
+        // The game may have taken messages between the two loads; then it saw no pause flag.
+        if self.inbound_bytes.load(Ordering::SeqCst) >= limit {
+            return true;
+        }
+        self.reading_paused.store(false, Ordering::SeqCst);
+        false
+    }
+
+    /// Called by the game when it took a message of `len` bytes. Returns true when the I/O
+    /// thread had paused reading and must now be asked to resume.
+    pub(crate) fn release_inbound(&self, len: usize, limit: usize) -> bool {
+        let before = self
+            .inbound_bytes
+            .fetch_sub(len + QUEUED_MESSAGE_OVERHEAD, Ordering::SeqCst);
+        before - (len + QUEUED_MESSAGE_OVERHEAD) < limit
+            && self.reading_paused.load(Ordering::SeqCst)
+            && self.reading_paused.swap(false, Ordering::SeqCst)
+    }
+
+    pub(crate) fn add_outbound(&self, len: usize) {
+        self.outbound_bytes.fetch_add(len, Ordering::Relaxed);
+    }
+
+    pub(crate) fn remove_outbound(&self, len: usize) {
+        self.outbound_bytes.fetch_sub(len, Ordering::Relaxed);
+    }
+
+    pub(crate) fn outbound_bytes(&self) -> usize {
+        self.outbound_bytes.load(Ordering::Relaxed)
+    }
+}

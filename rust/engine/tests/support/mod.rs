@@ -1,0 +1,177 @@
+//! Real WebSocket servers on loopback for the engine's tests, and a polling helper with a
+//! watchdog so a hang fails fast instead of stalling the suite.
+
+#![allow(dead_code)] // Each test file uses a different part of this module.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use rust_websocket_engine::{Client, ConnectRequest, Event};
+use tungstenite::handshake::server::{Request, Response};
+use tungstenite::protocol::WebSocketConfig;
+use tungstenite::{Message, WebSocket};
+
+/// How long any single wait in a test may take before the test fails.
+pub const WATCHDOG: Duration = Duration::from_secs(20);
+
+/// Starts a server on 127.0.0.1 that runs `session` for each accepted WebSocket connection,
+/// on its own thread. `select_protocol` picks the sub-protocol to answer from the offered list.
+pub fn serve<F>(select_protocol: fn(&[String]) -> Option<String>, session: F) -> SocketAddr
+where
+    F: Fn(WebSocket<TcpStream>, Request) + Send + Sync + Clone + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let session = session.clone();
+            thread::spawn(move || {
+                let mut seen = None;
+                let config = WebSocketConfig::default()
+                    .max_message_size(None)
+                    .max_frame_size(None);
+                let callback = |request: &Request, mut response: Response| {
+                    seen = Some(request.clone());
+                    let offered: Vec<String> = request
+                        .headers()
+                        .get("sec-websocket-protocol")
+                        .and_then(|v| v.to_str().ok())
+                        .map(|v| v.split(',').map(|p| p.trim().to_owned()).collect())
+                        .unwrap_or_default();
+                    if let Some(protocol) = select_protocol(&offered) {
+                        response
+                            .headers_mut()
+                            .insert("sec-websocket-protocol", protocol.parse().unwrap());
+                    }
+                    Ok(response)
+                };
+                if let Ok(socket) =
+                    tungstenite::accept_hdr_with_config(stream, callback, Some(config))
+                {
+                    session(socket, seen.unwrap());
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// The sub-protocol policy of a server that supports none.
+pub fn no_protocol(_: &[String]) -> Option<String> {
+    None
+}
+
+/// An echo server: every text or binary message is sent back; closes when the client closes.
+pub fn echo_server() -> SocketAddr {
+    serve(no_protocol, |mut socket, _| loop {
+        match socket.read() {
+            Ok(message @ (Message::Text(_) | Message::Binary(_))) => {
+                if socket.send(message).is_err() {
+                    return;
+                }
+            }
+            Ok(_) => {}
+            Err(_) => return,
+        }
+    })
+}
+
+/// A raw TCP server that runs `session` on each accepted stream (for servers that misbehave).
+pub fn serve_raw<F>(session: F) -> SocketAddr
+where
+    F: Fn(TcpStream) + Send + Sync + Clone + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let session = session.clone();
+            thread::spawn(move || session(stream));
+        }
+    });
+    addr
+}
+
+/// Reads an HTTP request head from `stream` (for raw servers).
+pub fn read_request_head(stream: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8];
+    while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+        head.push(byte[0]);
+    }
+    String::from_utf8_lossy(&head).into_owned()
+}
+
+/// Writes `bytes` and keeps the stream open for a while (for raw servers).
+pub fn write_and_linger(mut stream: TcpStream, bytes: &[u8], linger: Duration) {
+    let _ = stream.write_all(bytes);
+    thread::sleep(linger);
+}
+
+/// A client connecting to `ws://{addr}{path}`.
+pub fn connect(addr: SocketAddr, path: &str) -> Client {
+    let mut client = Client::default();
+    client
+        .connect(ConnectRequest::new(&format!("ws://{addr}{path}")).unwrap())
+        .unwrap();
+    client
+}
+
+/// Polls until an event matching `wanted` arrives and returns every event seen on the way.
+/// Panics after [`WATCHDOG`].
+pub fn poll_until(client: &mut Client, wanted: impl Fn(&Event) -> bool) -> Vec<Event> {
+    let started = Instant::now();
+    let mut seen = Vec::new();
+    loop {
+        while let Some(event) = client.poll_event() {
+            let done = wanted(&event);
+            seen.push(event);
+            if done {
+                return seen;
+            }
+        }
+        assert!(
+            started.elapsed() < WATCHDOG,
+            "watchdog: no matching event within {WATCHDOG:?}; saw {seen:?}"
+        );
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Polls until the connection is open, panicking on failure.
+pub fn open(client: &mut Client) {
+    let events = poll_until(client, |e| {
+        matches!(
+            e,
+            Event::Opened { .. } | Event::Failed | Event::Closed { .. }
+        )
+    });
+    assert!(
+        matches!(events.last(), Some(Event::Opened { .. })),
+        "expected the connection to open, got {events:?}: {:?}",
+        client.last_error().map(ToString::to_string)
+    );
+}
+
+/// Polls until `count` messages are queued and returns them in order.
+pub fn receive(client: &mut Client, count: usize) -> Vec<rust_websocket_engine::Message> {
+    let started = Instant::now();
+    let mut messages = Vec::new();
+    while messages.len() < count {
+        while client.poll_event().is_some() {}
+        while let Some(message) = client.take_message() {
+            messages.push(message);
+        }
+        assert!(
+            started.elapsed() < WATCHDOG,
+            "watchdog: got {} of {count} messages",
+            messages.len()
+        );
+        thread::sleep(Duration::from_millis(1));
+    }
+    messages
+}

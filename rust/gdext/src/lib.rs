@@ -1,0 +1,4 @@
+use godot::prelude::*;
+struct RustWebSocketExtension;
+#[gdextension]
+unsafe impl ExtensionLibrary for RustWebSocketExtension {}
