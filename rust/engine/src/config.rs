@@ -115,3 +115,16 @@ impl TlsConfig {
         self
     }
 }
+
+/// Parses every certificate in a PEM text (e.g. what Godot's `X509Certificate.save_to_string()`
+/// returns for a chain). Fails when the text holds none or one is malformed.
+pub fn parse_pem_certificates(pem: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    use rustls::pki_types::pem::PemObject;
+    let certificates = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("the certificate is not valid PEM: {e}"))?;
+    if certificates.is_empty() {
+        return Err("the certificate holds no PEM certificate".into());
+    }
+    Ok(certificates)
+}

@@ -18,7 +18,7 @@ mod transport;
 
 pub use client::{Client, Event, ReadyState, MAX_CLOSE_REASON_BYTES};
 pub use config::{
-    Config, TlsConfig, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT,
+    parse_pem_certificates, Config, TlsConfig, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT,
     DEFAULT_INBOUND_QUEUE_LIMIT, DEFAULT_MAX_MESSAGE_SIZE,
 };
 pub use error::Error;

@@ -1,4 +1,20 @@
+//! The `rust_websocket` GDExtension: registers [`RustWebSocketClient`] with Godot.
+//!
+//! This crate is a thin binding: the WebSocket engine lives in `rust_websocket_engine`, which
+//! has no Godot types.
+
+mod client;
+
 use godot::prelude::*;
+
 struct RustWebSocketExtension;
+
 #[gdextension]
-unsafe impl ExtensionLibrary for RustWebSocketExtension {}
+unsafe impl ExtensionLibrary for RustWebSocketExtension {
+    fn on_stage_deinit(stage: InitStage) {
+        if stage == InitStage::Scene {
+            // Close every connection and end the I/O thread before the library is unloaded.
+            rust_websocket_engine::shutdown();
+        }
+    }
+}

@@ -1,0 +1,549 @@
+//! `RustWebSocketClient`: the engine's [`Client`] as a Godot class with the API of Godot 4.0's
+//! `WebSocketClient` and `WebSocketPeer`.
+
+use std::time::Duration;
+
+use godot::classes::multiplayer_peer::{ConnectionStatus, TransferMode};
+use godot::classes::{IMultiplayerPeerExtension, MultiplayerPeerExtension, X509Certificate};
+use godot::global::Error as GodotError;
+use godot::prelude::*;
+use godot_core::meta::RawPtr;
+use rust_websocket_engine::{
+    parse_pem_certificates, Client, Config, ConnectRequest, Error, Event, Message, ReadyState,
+    TlsConfig,
+};
+
+/// A WebSocket client for any RFC 6455 server, with TLS by rustls, no 64 KiB message ceiling, no
+/// silently dropped data, and errors that say what went wrong.
+///
+/// It keeps the API of Godot 4.0's `WebSocketClient` (signals, [method connect_to_url],
+/// [method disconnect_from_host]) and of [WebSocketPeer] ([method get_ready_state],
+/// [method send_text], [method get_packet], [method was_string_packet]). Every call returns at
+/// once: name resolution, connecting, TLS and all socket I/O run on a shared background thread,
+/// which keeps answering pings and reading data (up to [member inbound_queue_limit]) even while
+/// the game's main thread is busy.
+///
+/// Call [method MultiplayerPeer.poll] regularly (e.g. in [method Node._process]): it emits the
+/// signals for everything that happened since the last call. Read messages either by connecting
+/// [signal message_received], which hands you each payload, or with [signal data_received] and
+/// [method PacketPeer.get_packet]. Messages received before a close stay readable after it.
+///
+/// [codeblock]
+/// var socket := RustWebSocketClient.new()
+///
+/// func _ready():
+///     socket.message_received.connect(func(message, is_text): print("got ", message))
+///     socket.connect_to_url("wss://example.com/chat")
+///
+/// func _process(_delta):
+///     socket.poll()
+///     if socket.get_ready_state() == RustWebSocketClient.STATE_OPEN:
+///         socket.send_text("hello")
+/// [/codeblock]
+#[derive(GodotClass)]
+#[class(tool, base = MultiplayerPeerExtension)]
+pub struct RustWebSocketClient {
+    /// If [code]true[/code], the [code]wss://[/code] server's certificate and host name are
+    /// verified. Set it to [code]false[/code] only for development: any certificate is then
+    /// accepted, and a warning naming the host is printed. Applies to the next connection.
+    #[var(get = is_verify_tls_enabled, set = set_verify_tls_enabled)]
+    verify_tls: bool,
+    /// If set, the certificate (or chain) it holds is the only trust anchor for
+    /// [code]wss://[/code]: a self-signed server certificate or a private CA works with it.
+    /// If [code]null[/code], the well-known public roots are trusted. Applies to the next
+    /// connection.
+    #[var]
+    trusted_tls_certificate: Option<Gd<X509Certificate>>,
+    /// Largest message accepted from the server, in bytes (default 64 MiB). A larger message
+    /// closes the connection with code 1009 and a [method get_last_error] saying so.
+    #[var]
+    max_message_size: i64,
+    /// Bytes of received messages not yet read at which the client stops reading from the
+    /// socket (default 16 MiB), so the server is slowed down by TCP instead of data being
+    /// dropped. Reading resumes as messages are read.
+    #[var]
+    inbound_queue_limit: i64,
+    /// Seconds allowed for resolving, connecting, TLS and the HTTP upgrade (default 10).
+    #[var]
+    handshake_timeout: f64,
+    /// Seconds allowed for the server to finish the close handshake (default 5).
+    #[var]
+    close_timeout: f64,
+
+    client: Client,
+    /// The packet last returned by [method PacketPeer.get_packet]; Godot reads it through a
+    /// pointer until the next call.
+    current_packet: Option<Message>,
+    last_error: String,
+    transfer_channel: i32,
+    transfer_mode: TransferMode,
+    base: Base<MultiplayerPeerExtension>,
+}
+
+#[godot_api]
+impl IMultiplayerPeerExtension for RustWebSocketClient {
+    fn init(base: Base<MultiplayerPeerExtension>) -> Self {
+        let defaults = Config::default();
+        Self {
+            verify_tls: true,
+            trusted_tls_certificate: None,
+            max_message_size: defaults.max_message_size as i64,
+            inbound_queue_limit: defaults.inbound_queue_limit as i64,
+            handshake_timeout: defaults.handshake_timeout.as_secs_f64(),
+            close_timeout: defaults.close_timeout.as_secs_f64(),
+            client: Client::new(defaults),
+            current_packet: None,
+            last_error: String::new(),
+            transfer_channel: 0,
+            transfer_mode: TransferMode::RELIABLE,
+            base,
+        }
+    }
+
+    /// Emits the signals for everything that happened since the last call. Never blocks.
+    fn poll(&mut self) {
+        let mut payload_listeners = None;
+        while let Some(event) = self.client.poll_event() {
+            match event {
+                Event::Opened { protocol } => {
+                    self.emit("connection_established", &[protocol.to_variant()])
+                }
+                Event::MessageReceived => {
+                    let deliver = *payload_listeners.get_or_insert_with(|| {
+                        !self
+                            .base()
+                            .get_signal_connection_list("message_received")
+                            .is_empty()
+                    });
+                    match self.client.take_message().filter(|_| deliver) {
+                        Some(message) => {
+                            let is_text = message.is_text();
+                            self.emit(
+                                "message_received",
+                                &[message_to_variant(&message), is_text.to_variant()],
+                            );
+                        }
+                        None => self.emit("data_received", &[]),
+                    }
+                }
+                Event::CloseRequested { code, reason } => self.emit(
+                    "server_close_request",
+                    &[code.to_variant(), reason.to_variant()],
+                ),
+                Event::Closed { clean } => {
+                    self.remember_engine_error();
+                    self.emit("connection_closed", &[clean.to_variant()]);
+                }
+                Event::Failed => {
+                    self.remember_engine_error();
+                    self.emit("connection_error", &[]);
+                }
+            }
+        }
+    }
+
+    unsafe fn get_packet_rawptr(
+        &mut self,
+        r_buffer: RawPtr<*mut RawPtr<*const u8>>,
+        r_buffer_size: RawPtr<*mut i32>,
+    ) -> GodotError {
+        self.current_packet = self.client.take_message();
+        let Some(message) = &self.current_packet else {
+            return GodotError::ERR_UNAVAILABLE;
+        };
+        let Ok(len) = i32::try_from(message.len()) else {
+            return GodotError::ERR_OUT_OF_MEMORY;
+        };
+        // SAFETY: Godot passes valid out-pointers; the buffer stays alive in `current_packet`
+        // until the next call, which is as long as Godot reads it.
+        unsafe {
+            *r_buffer.ptr() = RawPtr::new(message.as_bytes().as_ptr());
+            *r_buffer_size.ptr() = len;
+        }
+        GodotError::OK
+    }
+
+    unsafe fn put_packet_rawptr(
+        &mut self,
+        p_buffer: RawPtr<*const u8>,
+        p_buffer_size: i32,
+    ) -> GodotError {
+        let len = usize::try_from(p_buffer_size).unwrap_or(0);
+        let data = if len == 0 {
+            Vec::new()
+        } else {
+            // SAFETY: Godot passes a buffer of `p_buffer_size` bytes, valid for this call.
+            unsafe { std::slice::from_raw_parts(p_buffer.ptr(), len) }.to_vec()
+        };
+        self.send_message(Message::from(data))
+    }
+
+    fn get_available_packet_count(&self) -> i32 {
+        i32::try_from(self.client.queued_message_count()).unwrap_or(i32::MAX)
+    }
+
+    fn get_max_packet_size(&self) -> i32 {
+        i32::try_from(self.max_message_size).unwrap_or(i32::MAX)
+    }
+
+    fn get_packet_channel(&self) -> i32 {
+        0
+    }
+
+    fn get_packet_mode(&self) -> TransferMode {
+        TransferMode::RELIABLE
+    }
+
+    fn set_transfer_channel(&mut self, channel: i32) {
+        self.transfer_channel = channel;
+    }
+
+    fn get_transfer_channel(&self) -> i32 {
+        self.transfer_channel
+    }
+
+    fn set_transfer_mode(&mut self, mode: TransferMode) {
+        self.transfer_mode = mode;
+    }
+
+    fn get_transfer_mode(&self) -> TransferMode {
+        self.transfer_mode
+    }
+
+    fn set_target_peer(&mut self, _peer: i32) {}
+
+    fn get_packet_peer(&self) -> i32 {
+        SERVER_PEER_ID
+    }
+
+    fn is_server(&self) -> bool {
+        false
+    }
+
+    fn close(&mut self) {
+        self.disconnect_from_host(1000, GString::new());
+    }
+
+    fn disconnect_peer(&mut self, peer: i32, _force: bool) {
+        if peer == SERVER_PEER_ID {
+            self.disconnect_from_host(1000, GString::new());
+        }
+    }
+
+    fn get_unique_id(&self) -> i32 {
+        0
+    }
+
+    fn get_connection_status(&self) -> ConnectionStatus {
+        match self.client.state() {
+            ReadyState::Connecting => ConnectionStatus::CONNECTING,
+            ReadyState::Open => ConnectionStatus::CONNECTED,
+            ReadyState::Closing | ReadyState::Closed => ConnectionStatus::DISCONNECTED,
+        }
+    }
+}
+
+/// The peer id of the server, as in Godot's multiplayer API.
+const SERVER_PEER_ID: i32 = 1;
+
+#[godot_api]
+impl RustWebSocketClient {
+    /// The connection is being set up: resolving, connecting, TLS or HTTP upgrade.
+    #[constant]
+    const STATE_CONNECTING: i32 = ReadyState::Connecting as i32;
+    /// The connection is open: messages can be sent and received.
+    #[constant]
+    const STATE_OPEN: i32 = ReadyState::Open as i32;
+    /// The close handshake is in progress; keep polling until [signal connection_closed].
+    #[constant]
+    const STATE_CLOSING: i32 = ReadyState::Closing as i32;
+    /// Not connected: never connected, closed, or the attempt failed.
+    #[constant]
+    const STATE_CLOSED: i32 = ReadyState::Closed as i32;
+    /// [method send] sends the data as a text message (it must be UTF-8).
+    #[constant]
+    const WRITE_MODE_TEXT: i32 = 0;
+    /// [method send] sends the data as a binary message.
+    #[constant]
+    const WRITE_MODE_BINARY: i32 = 1;
+
+    /// Emitted when the connection is open; [param protocol] is the sub-protocol the server
+    /// selected, or empty.
+    #[signal]
+    fn connection_established(protocol: GString);
+
+    /// Emitted once per received message when nothing is connected to [signal message_received].
+    /// Read the message with [method PacketPeer.get_packet] (or [code]get_peer(1).get_packet()[/code]).
+    /// Not emitted when used as a multiplayer peer.
+    #[signal]
+    fn data_received();
+
+    /// Emitted once per received message with its payload: a [String] for a text message, a
+    /// [PackedByteArray] for a binary one. While anything is connected to this signal, messages
+    /// are delivered here and not queued for [method PacketPeer.get_packet], so nothing piles up.
+    #[signal]
+    fn message_received(message: Variant, is_text: bool);
+
+    /// Emitted when the connection ended. [param was_clean_close] is [code]true[/code] if the close
+    /// handshake completed. See [method get_close_code] and [method get_last_error].
+    #[signal]
+    fn connection_closed(was_clean_close: bool);
+
+    /// Emitted when the server starts the close handshake. Keep polling until
+    /// [signal connection_closed].
+    #[signal]
+    fn server_close_request(code: i64, reason: GString);
+
+    /// Emitted when the connection attempt failed; [method get_last_error] says why.
+    #[signal]
+    fn connection_error();
+
+    /// Starts connecting to a [code]ws://[/code] or [code]wss://[/code] URL and returns at once.
+    /// [param protocols] are offered as sub-protocols (the server must pick one of them).
+    /// [param custom_headers] entries are [code]"Name: value"[/code] lines added to the upgrade
+    /// request. Returns [constant OK], or an error for a malformed URL or header, an unsupported
+    /// scheme ([constant ERR_INVALID_PARAMETER]) or a connection already in progress
+    /// ([constant ERR_ALREADY_IN_USE]); [method get_last_error] says which.
+    #[func]
+    fn connect_to_url(
+        &mut self,
+        url: GString,
+        #[opt(default = &PackedStringArray::new())] protocols: PackedStringArray,
+        #[opt(default = false)] gd_mp_api: bool,
+        #[opt(default = &PackedStringArray::new())] custom_headers: PackedStringArray,
+    ) -> GodotError {
+        if gd_mp_api {
+            self.last_error =
+                "gd_mp_api = true (multiplayer peer mode) is not available yet".into();
+            return GodotError::ERR_UNAVAILABLE;
+        }
+        let request = ConnectRequest::new(&url.to_string())
+            .and_then(|request| {
+                request.with_protocols(protocols.as_slice().iter().map(GString::to_string))
+            })
+            .and_then(|request| {
+                custom_headers
+                    .as_slice()
+                    .iter()
+                    .try_fold(request, |request, line| {
+                        request.with_header_line(&line.to_string())
+                    })
+            });
+        let result = request.and_then(|request| {
+            let config = self.connection_config()?;
+            if request.is_secure() && !config.tls.verify {
+                godot_warn!(
+                    "RustWebSocketClient: TLS certificates are not verified for {} (verify_tls = false). Use this for development only.",
+                    request.host()
+                );
+            }
+            *self.client.config_mut() = config;
+            self.client.connect(request)
+        });
+        match result {
+            Ok(()) => {
+                self.last_error.clear();
+                self.current_packet = None;
+                GodotError::OK
+            }
+            Err(error) => self.refuse(error),
+        }
+    }
+
+    /// Starts the close handshake with [param code] (1000, or 3000–4999) and [param reason]
+    /// (at most 123 bytes). Messages sent before are delivered first. While connecting, abandons
+    /// the attempt. Keep polling until [signal connection_closed].
+    #[func]
+    fn disconnect_from_host(
+        &mut self,
+        #[opt(default = 1000)] code: i64,
+        #[opt(default = "")] reason: GString,
+    ) {
+        if let Err(error) = self.client.close(code, &reason.to_string()) {
+            self.last_error = error.to_string();
+        }
+    }
+
+    /// Sends a text message. Returns [constant ERR_UNCONFIGURED] and queues nothing unless the
+    /// connection is open.
+    #[func]
+    fn send_text(&mut self, message: GString) -> GodotError {
+        self.send_message(Message::from(message.to_string()))
+    }
+
+    /// Sends [param message] as a binary message, or as text with
+    /// [constant WRITE_MODE_TEXT] (then it must be UTF-8, else [constant ERR_INVALID_DATA]).
+    #[func]
+    fn send(
+        &mut self,
+        message: PackedByteArray,
+        #[opt(default = 1)] write_mode: i32,
+    ) -> GodotError {
+        let bytes = message.to_vec();
+        if write_mode == Self::WRITE_MODE_TEXT {
+            return match String::from_utf8(bytes) {
+                Ok(text) => self.send_message(Message::from(text)),
+                Err(_) => {
+                    self.last_error = "send() in WRITE_MODE_TEXT needs UTF-8 data".into();
+                    GodotError::ERR_INVALID_DATA
+                }
+            };
+        }
+        self.send_message(Message::from(bytes))
+    }
+
+    /// If [code]true[/code], TLS certificates are verified (the getter of [member verify_tls]).
+    #[func]
+    fn is_verify_tls_enabled(&self) -> bool {
+        self.verify_tls
+    }
+
+    /// Turns TLS certificate verification on or off (the setter of [member verify_tls]).
+    #[func]
+    fn set_verify_tls_enabled(&mut self, enabled: bool) {
+        self.verify_tls = enabled;
+    }
+
+    /// Returns this client for [param peer_id] 1 (the server), as Godot 4.0's
+    /// [code]WebSocketClient.get_peer(1)[/code] did, so [code]get_peer(1).put_packet(data)[/code]
+    /// works; [code]null[/code] for any other id.
+    #[func]
+    fn get_peer(&self, peer_id: i32) -> Option<Gd<RustWebSocketClient>> {
+        (peer_id == SERVER_PEER_ID).then(|| self.to_gd())
+    }
+
+    /// The connection state: one of the [code]STATE_*[/code] constants.
+    #[func]
+    fn get_ready_state(&self) -> i32 {
+        self.client.state() as i32
+    }
+
+    /// Whether the packet last returned by [method PacketPeer.get_packet] was a text message.
+    #[func]
+    fn was_string_packet(&self) -> bool {
+        self.current_packet.as_ref().is_some_and(Message::is_text)
+    }
+
+    /// The code of the close frame that ended the connection (the server's, or ours when the
+    /// client failed the connection, e.g. 1009), or -1 when it ended without a close frame.
+    #[func]
+    fn get_close_code(&self) -> i64 {
+        self.client.close_code().map_or(-1, i64::from)
+    }
+
+    /// The reason the server gave in its close frame, or empty.
+    #[func]
+    fn get_close_reason(&self) -> GString {
+        self.client.close_reason().into()
+    }
+
+    /// The sub-protocol the server selected, or empty.
+    #[func]
+    fn get_selected_protocol(&self) -> GString {
+        self.client.selected_protocol().into()
+    }
+
+    /// The URL passed to the last successful [method connect_to_url].
+    #[func]
+    fn get_requested_url(&self) -> GString {
+        self.client.requested_url().into()
+    }
+
+    /// What went wrong last, as a sentence (e.g. "connection refused by 127.0.0.1:9"), or empty.
+    #[func]
+    fn get_last_error(&self) -> GString {
+        self.last_error.as_str().into()
+    }
+
+    /// The IP address of the server once connected, or empty.
+    #[func]
+    fn get_connected_host(&self) -> GString {
+        GString::from(
+            &self
+                .client
+                .peer_addr()
+                .map(|addr| addr.ip().to_string())
+                .unwrap_or_default(),
+        )
+    }
+
+    /// The port of the server once connected, or 0.
+    #[func]
+    fn get_connected_port(&self) -> i64 {
+        self.client
+            .peer_addr()
+            .map_or(0, |addr| i64::from(addr.port()))
+    }
+
+    /// Bytes sent with [method send] and friends that are not yet handed to the network.
+    #[func]
+    fn get_current_outbound_buffered_amount(&self) -> i64 {
+        self.client.buffered_outbound_bytes() as i64
+    }
+}
+
+impl RustWebSocketClient {
+    fn emit(&mut self, signal: &str, args: &[Variant]) {
+        // `base_mut()` lets signal handlers call back into this object (e.g. `get_packet()`).
+        self.base_mut().emit_signal(signal, args);
+    }
+
+    fn send_message(&mut self, message: Message) -> GodotError {
+        match self.client.send(message) {
+            Ok(()) => GodotError::OK,
+            Err(error) => self.refuse(error),
+        }
+    }
+
+    /// Records why a call was refused and returns the matching Godot error.
+    fn refuse(&mut self, error: Error) -> GodotError {
+        let code = match error {
+            Error::AlreadyConnected => GodotError::ERR_ALREADY_IN_USE,
+            Error::NotOpen => GodotError::ERR_UNCONFIGURED,
+            _ => GodotError::ERR_INVALID_PARAMETER,
+        };
+        self.last_error = error.to_string();
+        code
+    }
+
+    fn remember_engine_error(&mut self) {
+        if let Some(error) = self.client.last_error() {
+            self.last_error = error.to_string();
+        }
+    }
+
+    /// The engine settings from this object's properties.
+    fn connection_config(&self) -> Result<Config, Error> {
+        let mut tls = TlsConfig::default().with_verify(self.verify_tls);
+        if let Some(certificate) = &self.trusted_tls_certificate {
+            let pem = certificate.clone().save_to_string().to_string();
+            let certificates = parse_pem_certificates(&pem).map_err(|reason| Error::Tls {
+                host: "trusted_tls_certificate".into(),
+                detail: reason,
+            })?;
+            tls = tls.with_trusted_certificates(certificates);
+        }
+        Ok(Config::default()
+            .with_max_message_size(clamp_to_usize(self.max_message_size))
+            .with_inbound_queue_limit(clamp_to_usize(self.inbound_queue_limit))
+            .with_handshake_timeout(seconds(self.handshake_timeout))
+            .with_close_timeout(seconds(self.close_timeout))
+            .with_tls(tls))
+    }
+}
+
+fn clamp_to_usize(value: i64) -> usize {
+    usize::try_from(value.max(1)).unwrap_or(usize::MAX)
+}
+
+fn seconds(value: f64) -> Duration {
+    Duration::try_from_secs_f64(value.max(0.001)).unwrap_or(Duration::MAX)
+}
+
+/// A message's payload as GDScript sees it: a String for text, a PackedByteArray for binary.
+fn message_to_variant(message: &Message) -> Variant {
+    match message {
+        Message::Text(text) => GString::from(text.as_str()).to_variant(),
+        Message::Binary(data) => PackedByteArray::from(&data[..]).to_variant(),
+    }
+}
