@@ -159,7 +159,7 @@ fn probe(godot: &Godot) -> Result<String, String> {
 }
 
 /// Like `Command::output`, but kills the child after `timeout`.
-fn output_with_timeout(mut cmd: Command, timeout: Duration) -> Result<Output, String> {
+pub(crate) fn output_with_timeout(mut cmd: Command, timeout: Duration) -> Result<Output, String> {
     let shown = show_cmd(&cmd);
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -243,7 +243,7 @@ fn tail_of(out: &Output) -> String {
 }
 
 /// A shell-like rendering of a command line, for messages.
-fn show_cmd(cmd: &Command) -> String {
+pub(crate) fn show_cmd(cmd: &Command) -> String {
     std::iter::once(cmd.get_program())
         .chain(cmd.get_args())
         .map(quote)

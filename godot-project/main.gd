@@ -1,0 +1,150 @@
+## The rust_websocket demo: a chat/echo client on RustWebSocketClient.
+##
+## With a window, type a URL (the local echo server by default), connect, and send messages.
+## Run headless (`cargo xtask demo`), it plays a scripted session against its own echo server:
+## text, binary, a 1 MiB message and a clean close, prints the transcript, and exits 0.
+extends Control
+
+const ECHO_PORT := 9080
+const BIG_MESSAGE_BYTES := 1024 * 1024
+## A headless session that is not over after this many seconds has failed.
+const SESSION_TIMEOUT_S := 30.0
+
+var socket := RustWebSocketClient.new()
+var _echo_server := EchoServer.new()
+var _script_step := 0
+var _big_message := PackedByteArray()
+
+@onready var _url: LineEdit = %Url
+@onready var _connect_button: Button = %ConnectButton
+@onready var _log: RichTextLabel = %Log
+@onready var _message: LineEdit = %Message
+
+
+func _ready() -> void:
+	add_child(_echo_server)
+	var err := _echo_server.listen(ECHO_PORT)
+	if err != OK:
+		_say("could not start the local echo server on port %d (error %d)" % [ECHO_PORT, err])
+	_url.text = "ws://127.0.0.1:%d" % ECHO_PORT
+	socket.connection_established.connect(_on_connection_established)
+	socket.message_received.connect(_on_message_received)
+	socket.server_close_request.connect(_on_server_close_request)
+	socket.connection_closed.connect(_on_connection_closed)
+	socket.connection_error.connect(_on_connection_error)
+	_connect_button.pressed.connect(_on_connect_pressed)
+	%SendButton.pressed.connect(_on_send_pressed)
+	_message.text_submitted.connect(func(_text: String) -> void: _on_send_pressed())
+	if DisplayServer.get_name() == "headless":
+		_run_headless_session()
+
+
+func _process(_delta: float) -> void:
+	socket.poll()
+
+
+func _on_connect_pressed() -> void:
+	if socket.get_ready_state() == RustWebSocketClient.STATE_CLOSED:
+		var err := socket.connect_to_url(_url.text)
+		if err == OK:
+			_say("connecting to %s" % _url.text)
+			_connect_button.text = "Disconnect"
+		else:
+			_say("cannot connect: %s" % socket.get_last_error())
+	else:
+		socket.disconnect_from_host(1000, "bye")
+
+
+func _on_send_pressed() -> void:
+	if _message.text.is_empty():
+		return
+	if socket.send_text(_message.text) == OK:
+		_say("> %s" % _message.text)
+		_message.clear()
+	else:
+		_say("not sent: %s" % socket.get_last_error())
+
+
+func _on_connection_established(protocol: String) -> void:
+	_say("connected to %s:%d (protocol: \"%s\")" % [socket.get_connected_host(), socket.get_connected_port(), protocol])
+	_advance_script()
+
+
+func _on_message_received(message: Variant, is_text: bool) -> void:
+	if is_text:
+		_say("< %s" % message)
+	elif message.size() == BIG_MESSAGE_BYTES:
+		_say("< binary, %d bytes, intact: %s" % [message.size(), message == _big_message])
+	else:
+		_say("< binary %s" % message)
+	_advance_script()
+
+
+func _on_server_close_request(code: int, reason: String) -> void:
+	_say("server asks to close: %d \"%s\"" % [code, reason])
+
+
+func _on_connection_closed(was_clean_close: bool) -> void:
+	_say("closed (clean: %s, code %d)" % [was_clean_close, socket.get_close_code()])
+	_connect_button.text = "Connect"
+	if _script_step > 0:
+		_finish_headless_session(was_clean_close)
+
+
+func _on_connection_error() -> void:
+	_say("connection failed: %s" % socket.get_last_error())
+	_connect_button.text = "Connect"
+	if _script_step > 0:
+		_finish_headless_session(false)
+
+
+func _say(line: String) -> void:
+	print(line)
+	_log.append_text(line + "\n")
+
+
+# ---- The scripted headless session -------------------------------------------------------------
+
+func _run_headless_session() -> void:
+	_say("rust_websocket demo: scripted session against the local echo server")
+	_script_step = 1
+	for i in BIG_MESSAGE_BYTES:
+		_big_message.append(i % 251)
+	# A Timer node (not a SceneTreeTimer) so nothing is left pending when the session quits.
+	var watchdog := Timer.new()
+	watchdog.one_shot = true
+	watchdog.timeout.connect(_on_session_timeout)
+	add_child(watchdog)
+	watchdog.start(SESSION_TIMEOUT_S)
+	_on_connect_pressed()
+
+
+func _on_session_timeout() -> void:
+	_say("the session did not finish within %d s" % SESSION_TIMEOUT_S)
+	get_tree().quit(1)
+
+
+## Each step sends one thing; the echo moves the script on.
+func _advance_script() -> void:
+	if _script_step == 0:
+		return
+	_script_step += 1
+	match _script_step:
+		2:
+			_message.text = "Hello from RustWebSocketClient!"
+			_on_send_pressed()
+		3:
+			_say("> binary [1, 2, 3, 255]")
+			socket.send(PackedByteArray([1, 2, 3, 255]))
+		4:
+			_say("> binary, %d bytes" % BIG_MESSAGE_BYTES)
+			socket.send(_big_message)
+		5:
+			_say("disconnecting")
+			socket.disconnect_from_host(1000, "demo over")
+
+
+func _finish_headless_session(success: bool) -> void:
+	var complete := success and _script_step == 5
+	_say("session %s" % ("complete" if complete else "FAILED"))
+	get_tree().quit(0 if complete else 1)
