@@ -135,8 +135,8 @@ impl Client {
         self.state = ReadyState::Connecting;
         reactor.submit(Command::Connect {
             id,
-            request,
-            config: self.config.clone(),
+            request: Box::new(request),
+            config: Box::new(self.config.clone()),
             link: Arc::clone(&link),
         });
         self.session = Some(Session {

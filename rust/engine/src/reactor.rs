@@ -29,10 +29,11 @@ const EVENTS_PER_POLL: usize = 1024;
 
 /// A request from the game's thread to the I/O thread.
 pub(crate) enum Command {
+    // Boxed: a connection starts once, while sends are many and should stay small.
     Connect {
         id: u64,
-        request: ConnectRequest,
-        config: Config,
+        request: Box<ConnectRequest>,
+        config: Box<Config>,
         link: Arc<Link>,
     },
     Send {
@@ -175,7 +176,7 @@ impl EventLoop {
                 config,
                 link,
             } => {
-                let mut connection = Connection::new(request, config, link);
+                let mut connection = Connection::new(*request, *config, link);
                 if let Some(resolve) = connection.start(self.poll.registry(), id) {
                     self.resolve(id, resolve);
                 }

@@ -33,6 +33,8 @@ where
                 let config = WebSocketConfig::default()
                     .max_message_size(None)
                     .max_frame_size(None);
+                #[allow(clippy::result_large_err)]
+                // tungstenite's callback type returns its large error
                 let callback = |request: &Request, mut response: Response| {
                     seen = Some(request.clone());
                     let offered: Vec<String> = request
