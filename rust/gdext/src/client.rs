@@ -115,7 +115,12 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
                             .get_signal_connection_list("message_received")
                             .is_empty()
                     });
-                    match self.client.take_message().filter(|_| deliver) {
+                    let payload = if deliver {
+                        self.client.take_message()
+                    } else {
+                        None
+                    };
+                    match payload {
                         Some(message) => {
                             let is_text = message.is_text();
                             self.emit(

@@ -205,6 +205,17 @@ fn run_godot(
 
 /// Imports a project so Godot registers the extension (needed once per fresh project).
 fn import(godot: &Godot, project: &Path) -> Result<(), String> {
+    // A headless editor that discovers a GDExtension during its first import crashes on exit
+    // (Godot 4.6, seen with any extension); listing the extension up front avoids it.
+    let extension_list = project.join(".godot").join("extension_list.cfg");
+    if !extension_list.exists() {
+        fs::create_dir_all(project.join(".godot")).map_err(|e| e.to_string())?;
+        fs::write(
+            &extension_list,
+            format!("res://{ADDON_DIR}/rust_websocket.gdextension\n"),
+        )
+        .map_err(|e| format!("cannot write {}: {e}", extension_list.display()))?;
+    }
     run_godot(godot, project, &["--import"], IMPORT_TIMEOUT).map(|_| ())
 }
 

@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""A WebSocket test peer for the headless Godot test suite (tests/godot/).
+
+Serves on 127.0.0.1 with the `websockets` asyncio server. Once listening it prints exactly
+`READY <port>` on stdout, then serves until SIGTERM/SIGINT or until `--lifetime` seconds passed.
+No message size limit, no compression. What a connection does depends on its request path:
+
+  /echo                       echoes every message with its type (text as text, binary as binary)
+  /headers                    sends one text message: a JSON object of the request headers it saw
+                              (names lower-cased, repeated headers joined with ", "), then echoes
+  /subprotocol                selects "chat.v1" if the client offers it, else no sub-protocol;
+                              then echoes
+  /close?code=C&reason=R      closes right after the handshake with code C (default 1000), reason R
+  /ping                       sends a ping, waits for the pong, sends the text "pong received"
+  /push?count=N&size=S[&close_code=C&close_reason=R]
+                              sends N binary messages of S bytes (>= 4) whose first 4 bytes are the
+                              message's index (little-endian); then closes with C/R if given,
+                              else waits for the client to close
+  /drop                       aborts the TCP connection right after the handshake (no close frame)
+  /record?id=X                records every message received and the client's close frame under X
+                              (sends nothing)
+  /received?id=X              waits (up to 10 s) until the /record?id=X connection has ended, then
+                              sends one text message: JSON {"found", "done", "messages",
+                              "close_code", "close_reason"}; messages are "text:<text>" or
+                              "binary:<length>"; then echoes
+  anything else               refuses the upgrade with HTTP 404 Not Found
+"""
+
+import argparse
+import asyncio
+import http
+import json
+import logging
+import signal
+import sys
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.asyncio.server import serve
+from websockets.exceptions import ConnectionClosed
+
+PATHS = {
+    "/echo",
+    "/headers",
+    "/subprotocol",
+    "/close",
+    "/ping",
+    "/push",
+    "/drop",
+    "/record",
+    "/received",
+}
+
+SUBPROTOCOL = "chat.v1"
+
+
+class Record:
+    """What one /record connection received."""
+
+    def __init__(self):
+        self.messages = []
+        self.close_code = None
+        self.close_reason = None
+        self.done = asyncio.Event()
+
+
+RECORDS: dict[str, Record] = {}
+
+
+def split_path(connection):
+    parts = urlsplit(connection.request.path)
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    return parts.path, query
+
+
+def describe(message):
+    if isinstance(message, str):
+        return "text:" + message
+    return "binary:%d" % len(message)
+
+
+async def echo(connection):
+    try:
+        async for message in connection:
+            await connection.send(message)
+    except ConnectionClosed:
+        pass
+
+
+async def wait_closed(connection):
+    """Reads (and ignores) messages until the connection ends."""
+    try:
+        async for _ in connection:
+            pass
+    except ConnectionClosed:
+        pass
+
+
+async def handle_record(connection, query):
+    record = Record()
+    RECORDS[query.get("id", "")] = record
+    try:
+        while True:
+            record.messages.append(describe(await connection.recv()))
+    except ConnectionClosed as closed:
+        if closed.rcvd is not None:
+            record.close_code = closed.rcvd.code
+            record.close_reason = closed.rcvd.reason
+    finally:
+        record.done.set()
+
+
+async def handle_received(connection, query):
+    key = query.get("id", "")
+    record = None
+    for _ in range(1000):  # up to 10 s for the /record connection to appear and end
+        record = RECORDS.get(key)
+        if record is not None and record.done.is_set():
+            break
+        await asyncio.sleep(0.01)
+    report = {
+        "found": record is not None,
+        "done": record is not None and record.done.is_set(),
+        "messages": record.messages if record else [],
+        "close_code": record.close_code if record else None,
+        "close_reason": record.close_reason if record else None,
+    }
+    await connection.send(json.dumps(report))
+    await echo(connection)
+
+
+async def handler(connection):
+    path, query = split_path(connection)
+    logging.info("connection to %s", connection.request.path)
+    if path == "/echo" or path == "/subprotocol":
+        await echo(connection)
+    elif path == "/headers":
+        seen = {}
+        for name, value in connection.request.headers.raw_items():
+            name = name.lower()
+            seen[name] = seen[name] + ", " + value if name in seen else value
+        await connection.send(json.dumps(seen))
+        await echo(connection)
+    elif path == "/close":
+        await connection.close(int(query.get("code", "1000")), query.get("reason", ""))
+    elif path == "/ping":
+        pong = await connection.ping()
+        await pong
+        await connection.send("pong received")
+        await wait_closed(connection)
+    elif path == "/push":
+        count = int(query.get("count", "1"))
+        size = max(4, int(query.get("size", "4")))
+        try:
+            for index in range(count):
+                payload = bytearray(size)
+                payload[:4] = index.to_bytes(4, "little")
+                await connection.send(bytes(payload))
+        except ConnectionClosed:
+            return
+        if "close_code" in query:
+            await connection.close(int(query["close_code"]), query.get("close_reason", ""))
+        else:
+            await wait_closed(connection)
+    elif path == "/drop":
+        connection.transport.abort()
+    elif path == "/record":
+        await handle_record(connection, query)
+    elif path == "/received":
+        await handle_received(connection, query)
+
+
+def select_subprotocol(connection, offered):
+    path, _ = split_path(connection)
+    if path == "/subprotocol" and SUBPROTOCOL in offered:
+        return SUBPROTOCOL
+    return None
+
+
+def process_request(connection, request):
+    if urlsplit(request.path).path not in PATHS:
+        return connection.respond(http.HTTPStatus.NOT_FOUND, "no such path\n")
+    return None
+
+
+async def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0, help="port to listen on; 0 picks a free one")
+    parser.add_argument(
+        "--lifetime", type=float, default=600, help="exit by itself after this many seconds"
+    )
+    parser.add_argument("--verbose", action="store_true", help="log every connection to stderr")
+    args = parser.parse_args()
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="py_server: %(message)s",
+        stream=sys.stderr,
+    )
+
+    loop = asyncio.get_running_loop()
+    stop = loop.create_future()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, lambda: stop.done() or stop.set_result(None))
+
+    async with serve(
+        handler,
+        "127.0.0.1",
+        args.port,
+        max_size=None,
+        compression=None,
+        select_subprotocol=select_subprotocol,
+        process_request=process_request,
+    ) as server:
+        port = server.sockets[0].getsockname()[1]
+        print("READY %d" % port, flush=True)
+        try:
+            await asyncio.wait_for(stop, args.lifetime)
+        except asyncio.TimeoutError:
+            logging.warning("lifetime of %s s is over; exiting", args.lifetime)
+        server.close(close_connections=False)
+        for connection in list(server.connections):
+            connection.transport.abort()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
