@@ -8,11 +8,9 @@ extends RefCounted
 
 const SignalLog := preload("signal_log.gd")
 
-## Why the tests that read queued messages fail (see the report in the test run's output).
-const DROPPED_MESSAGES_BUG := "ADDON BUG: with nothing connected to message_received, poll() " \
-	+ "takes every received message off the queue and drops it before emitting data_received " \
-	+ "(rust/gdext/src/client.rs poll(): `self.client.take_message().filter(|_| deliver)`), " \
-	+ "so get_packet()/get_var() find nothing and get_available_packet_count() stays 0"
+## Why the packet queue can come up short: messages announced by data_received must wait for
+## get_packet() (a regression once dropped them when message_received had no listener).
+const DROPPED_MESSAGES_BUG := "messages announced by data_received are missing from the get_packet() queue"
 
 ## Default seconds [method wait_for] waits before giving up (the runner's watchdog is longer).
 const WAIT_S := 10.0

@@ -2,8 +2,8 @@
 //!
 //! - `addon [--release]`: builds the library and leaves `addons/rust_websocket/` complete.
 //! - `demo`: builds the addon, finds or fetches Godot, and runs the sample project headless.
-//! - `test`: every test: formatting, clippy, cargo tests, and the headless Godot suite against
-//!   real peers (Godot's own WebSocket server and Python `websockets`).
+//! - `test`: every test: formatting, clippy, cargo tests, the headless Godot suite against real
+//!   peers (Godot's own WebSocket server and Python `websockets`), and the demo's session.
 
 mod godot;
 
@@ -221,11 +221,15 @@ fn import(godot: &Godot, project: &Path) -> Result<(), String> {
 
 fn demo() -> Result<(), String> {
     let addon = build_addon(false)?;
+    run_demo(&locate_godot()?, &addon)
+}
+
+/// Installs the addon into the sample project and plays its scripted headless session.
+fn run_demo(godot: &Godot, addon: &Path) -> Result<(), String> {
     let project = root().join("godot-project");
-    install_addon(&addon, &project)?;
-    let godot = locate_godot()?;
-    import(&godot, &project)?;
-    run_godot(&godot, &project, &[], DEMO_TIMEOUT)?;
+    install_addon(addon, &project)?;
+    import(godot, &project)?;
+    run_godot(godot, &project, &[], DEMO_TIMEOUT)?;
     say("demo finished");
     Ok(())
 }
@@ -244,6 +248,9 @@ fn test() -> Result<(), String> {
     let addon = build_addon(false)?;
     let godot = locate_godot()?;
     let suite_counts = godot_suite(&godot, &addon)?;
+    // The sample project's session counts as one more test: it must keep working.
+    run_demo(&godot, &addon)?;
+    let suite_counts = (suite_counts.0 + 1, suite_counts.1);
     say(format!(
         "cargo tests: {} passed, {} failed",
         cargo_counts.0, cargo_counts.1
