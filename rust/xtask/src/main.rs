@@ -256,7 +256,7 @@ fn test() -> Result<(), String> {
         cargo_counts.0, cargo_counts.1
     ));
     say(format!(
-        "headless Godot suite: {} passed, {} failed",
+        "headless Godot suite and demo: {} passed, {} failed",
         suite_counts.0, suite_counts.1
     ));
     let (passed, failed) = (
