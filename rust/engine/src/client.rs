@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::link::{Incoming, Link};
 use crate::reactor::{self, Command, Reactor};
-use crate::{Config, ConnectRequest, Error, Message};
+use crate::{Config, ConnectRequest, Error, Message, TlsInfo};
 
 /// Longest close reason a close frame can carry, in bytes (RFC 6455 section 5.5).
 pub const MAX_CLOSE_REASON_BYTES: usize = 123;
@@ -58,6 +58,7 @@ pub struct Client {
     url: String,
     protocol: String,
     peer: Option<SocketAddr>,
+    tls: Option<TlsInfo>,
     close_code: Option<u16>,
     close_reason: String,
     last_error: Option<Error>,
@@ -97,6 +98,7 @@ impl Client {
             url: String::new(),
             protocol: String::new(),
             peer: None,
+            tls: None,
             close_code: None,
             close_reason: String::new(),
             last_error: None,
@@ -127,6 +129,7 @@ impl Client {
         self.url = request.url().to_owned();
         self.protocol.clear();
         self.peer = None;
+        self.tls = None;
         self.close_code = None;
         self.close_reason.clear();
         self.last_error = None;
@@ -194,7 +197,12 @@ impl Client {
             self.session.as_ref()?.link.drain_into(&mut self.incoming);
         }
         Some(match self.incoming.pop_front()? {
-            Incoming::Opened { protocol, peer } => {
+            Incoming::Opened {
+                protocol,
+                peer,
+                tls,
+            } => {
+                self.tls = tls;
                 if self.state == ReadyState::Connecting {
                     self.state = ReadyState::Open;
                 }
@@ -285,6 +293,11 @@ impl Client {
     /// The server's address once connected.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.peer
+    }
+
+    /// The negotiated TLS version and cipher suite of a `wss://` connection once open.
+    pub fn tls_info(&self) -> Option<&TlsInfo> {
+        self.tls.as_ref()
     }
 
     /// The code of the close frame that ended the connection: the server's, or ours when we

@@ -91,6 +91,9 @@ pub struct TlsConfig {
     /// When not empty, these certificates (DER) are the only trust anchors; otherwise the
     /// Mozilla roots from `webpki-roots` are. Default empty.
     pub trusted_certificates: Vec<CertificateDer<'static>>,
+    /// The name the server's certificate is checked for, when it differs from the URL's host
+    /// (e.g. connecting to an IP address whose certificate names a host). Default `None`.
+    pub server_name: Option<String>,
 }
 
 impl Default for TlsConfig {
@@ -98,6 +101,7 @@ impl Default for TlsConfig {
         Self {
             verify: true,
             trusted_certificates: Vec::new(),
+            server_name: None,
         }
     }
 }
@@ -106,6 +110,12 @@ impl TlsConfig {
     /// Sets [`TlsConfig::verify`].
     pub fn with_verify(mut self, verify: bool) -> Self {
         self.verify = verify;
+        self
+    }
+
+    /// Sets [`TlsConfig::server_name`].
+    pub fn with_server_name(mut self, server_name: Option<String>) -> Self {
+        self.server_name = server_name;
         self
     }
 

@@ -193,10 +193,21 @@ impl Connection {
         }
         match self.phase {
             Phase::Resolving | Phase::Connecting { .. } | Phase::Upgrading { .. } => {
+                let stage = match &self.phase {
+                    Phase::Resolving => "name resolution",
+                    Phase::Connecting { .. } => "the TCP connect",
+                    Phase::Upgrading { handshake, .. }
+                        if handshake.get_ref().get_ref().is_tls_handshaking() =>
+                    {
+                        "the TLS handshake"
+                    }
+                    _ => "the HTTP upgrade",
+                };
                 self.fail(Error::HandshakeTimeout {
                     host: self.request.host().to_owned(),
                     port: self.request.port(),
                     timeout: self.config.handshake_timeout,
+                    stage,
                 })
             }
             Phase::Open(_) => {
@@ -308,7 +319,12 @@ impl Connection {
                     .unwrap_or_default()
                     .to_owned();
                 self.deadline = None;
-                self.link.push(Incoming::Opened { protocol, peer });
+                let tls = socket.get_ref().tls_info();
+                self.link.push(Incoming::Opened {
+                    protocol,
+                    peer,
+                    tls,
+                });
                 let mut socket = Box::new(socket);
                 // Data that arrived with the upgrade response is already buffered: read it now,
                 // as no readiness event will announce it.
@@ -506,16 +522,19 @@ impl Connection {
                 .get_ref()
                 .and_then(|inner| inner.downcast_ref::<rustls::Error>())
             {
-                Some(tls) => Error::Tls {
-                    host,
-                    detail: crate::transport::describe_tls_error(tls),
-                },
+                Some(tls) => {
+                    let checked_name = self.config.tls.server_name.as_deref().unwrap_or(&host);
+                    let detail = crate::transport::describe_tls_error(tls, checked_name);
+                    Error::Tls { host, detail }
+                }
                 None if self.request.is_secure()
                     && error.kind() == io::ErrorKind::UnexpectedEof =>
                 {
                     Error::Tls {
                         host,
-                        detail: "the server closed the connection during the TLS handshake".into(),
+                        detail: "the server closed the connection during the TLS handshake \
+                                 (is it a plain ws:// server?)"
+                            .into(),
                     }
                 }
                 None => match error.kind() {

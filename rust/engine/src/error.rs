@@ -42,6 +42,8 @@ pub enum Error {
         host: String,
         port: u16,
         timeout: Duration,
+        /// The step that did not finish, e.g. "the TLS handshake".
+        stage: &'static str,
     },
     /// The TLS handshake failed.
     Tls { host: String, detail: String },
@@ -117,9 +119,11 @@ impl fmt::Display for Error {
                 host,
                 port,
                 timeout,
+                stage,
             } => write!(
                 f,
-                "connection to {host}:{port} was not open after {:.1} s (handshake timeout)",
+                "connection to {host}:{port} was not open after {:.1} s (handshake timeout, \
+                 during {stage})",
                 timeout.as_secs_f64()
             ),
             Error::Tls { host, detail } => write!(f, "TLS handshake with {host} failed: {detail}"),

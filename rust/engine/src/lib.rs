@@ -26,3 +26,4 @@ pub use message::{Bytes, Message, Utf8Bytes};
 pub use reactor::shutdown;
 pub use request::ConnectRequest;
 pub use rustls::pki_types::CertificateDer;
+pub use transport::TlsInfo;

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use crate::{Error, Message};
+use crate::{Error, Message, TlsInfo};
 
 /// Bytes charged per queued message on top of its payload, so a flood of tiny messages is bounded
 /// by the inbound limit too (roughly what a queued message costs in memory).
@@ -18,6 +18,7 @@ pub(crate) enum Incoming {
     Opened {
         protocol: String,
         peer: SocketAddr,
+        tls: Option<TlsInfo>,
     },
     Message(Message),
     CloseRequested {

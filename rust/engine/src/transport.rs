@@ -5,10 +5,12 @@ use std::sync::Arc;
 
 use mio::net::TcpStream;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{
-    ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, SignatureScheme,
-    StreamOwned,
+    CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, OtherError,
+    RootCertStore, SignatureScheme, StreamOwned,
 };
 
 use crate::config::TlsConfig;
@@ -29,11 +31,34 @@ impl Transport {
             host: host.to_owned(),
             detail,
         };
-        let server_name =
-            ServerName::try_from(host.to_owned()).map_err(|e| tls_error(e.to_string()))?;
+        let name = tls.server_name.as_deref().unwrap_or(host);
+        let server_name = ServerName::try_from(name.to_owned())
+            .map_err(|_| tls_error(format!("\"{name}\" is not a valid TLS server name")))?;
         let connection = ClientConnection::new(client_config(tls).map_err(tls_error)?, server_name)
             .map_err(|e| tls_error(e.to_string()))?;
         Ok(Transport::Tls(Box::new(StreamOwned::new(connection, tcp))))
+    }
+
+    /// The negotiated TLS version and cipher suite, for `wss://` once the handshake is done.
+    pub(crate) fn tls_info(&self) -> Option<TlsInfo> {
+        let Transport::Tls(stream) = self else {
+            return None;
+        };
+        let version = match stream.conn.protocol_version()? {
+            rustls::ProtocolVersion::TLSv1_3 => "TLS 1.3".to_owned(),
+            rustls::ProtocolVersion::TLSv1_2 => "TLS 1.2".to_owned(),
+            other => format!("{other:?}"),
+        };
+        let cipher_suite = format!("{:?}", stream.conn.negotiated_cipher_suite()?.suite());
+        Some(TlsInfo {
+            version,
+            cipher_suite,
+        })
+    }
+
+    /// Whether the TLS handshake is still in progress (false for plain TCP).
+    pub(crate) fn is_tls_handshaking(&self) -> bool {
+        matches!(self, Transport::Tls(stream) if stream.conn.is_handshaking())
     }
 
     /// The TCP stream, for the poller and socket options.
@@ -92,7 +117,13 @@ fn client_config(tls: &TlsConfig) -> Result<Arc<ClientConfig>, String> {
                     .map_err(|e| format!("trusted certificate is unusable: {e}"))?;
             }
         }
-        builder.with_root_certificates(roots).with_no_client_auth()
+        let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .build()
+            .map_err(|e| e.to_string())?;
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(ExplainingVerifier { webpki, provider }))
+            .with_no_client_auth()
     };
     Ok(Arc::new(config))
 }
@@ -147,22 +178,195 @@ impl ServerCertVerifier for AcceptAnyCertificate {
     }
 }
 
-/// A rustls error in plain words.
-pub(crate) fn describe_tls_error(error: &rustls::Error) -> String {
-    use rustls::CertificateError as C;
+/// The standard webpki verifier, which also finds out whether an untrusted certificate is
+/// self-signed, so the error can say so.
+#[derive(Debug)]
+struct ExplainingVerifier {
+    webpki: Arc<WebPkiServerVerifier>,
+    provider: Arc<CryptoProvider>,
+}
+
+/// Marks an untrusted certificate that is self-signed.
+#[derive(Debug)]
+struct SelfSigned;
+
+impl std::fmt::Display for SelfSigned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("self-signed certificate")
+    }
+}
+
+impl std::error::Error for SelfSigned {}
+
+impl ServerCertVerifier for ExplainingVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let verified = self.webpki.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        );
+        verified.map_err(|error| match error {
+            rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)
+                if self.is_self_signed(end_entity, server_name, now) =>
+            {
+                let marker = OtherError(Arc::new(SelfSigned));
+                rustls::Error::InvalidCertificate(CertificateError::Other(marker))
+            }
+            other => other,
+        })
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.webpki.supported_verify_schemes()
+    }
+}
+
+impl ExplainingVerifier {
+    /// Whether `certificate` verifies with itself as the only trust anchor.
+    fn is_self_signed(
+        &self,
+        certificate: &CertificateDer<'_>,
+        server_name: &ServerName<'_>,
+        now: UnixTime,
+    ) -> bool {
+        let mut itself = RootCertStore::empty();
+        if itself.add(certificate.clone().into_owned()).is_err() {
+            return false;
+        }
+        let verifier =
+            WebPkiServerVerifier::builder_with_provider(Arc::new(itself), self.provider.clone())
+                .build();
+        let Ok(verifier) = verifier else {
+            return false;
+        };
+        !matches!(
+            verifier.verify_server_cert(certificate, &[], server_name, &[], now),
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::UnknownIssuer | CertificateError::BadSignature
+            ))
+        )
+    }
+}
+
+/// The negotiated parameters of a `wss://` connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsInfo {
+    /// "TLS 1.3" or "TLS 1.2".
+    pub version: String,
+    /// The cipher suite's IANA name, e.g. `TLS13_AES_256_GCM_SHA384`.
+    pub cipher_suite: String,
+}
+
+/// A rustls error in plain words; `host` is the name the certificate was checked for.
+pub(crate) fn describe_tls_error(error: &rustls::Error, host: &str) -> String {
+    use CertificateError as C;
     match error {
-        rustls::Error::InvalidCertificate(C::UnknownIssuer) => {
-            "the server's certificate is not trusted (unknown issuer or self-signed)".into()
-        }
-        rustls::Error::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => {
-            "the server's certificate has expired".into()
-        }
-        rustls::Error::InvalidCertificate(
-            C::NotValidForName | C::NotValidForNameContext { .. },
-        ) => "the server's certificate is not valid for this host name".into(),
+        rustls::Error::InvalidCertificate(certificate) => match certificate {
+            C::Other(other) if other.0.is::<SelfSigned>() => {
+                format!("the certificate for {host} is not trusted (self-signed)")
+            }
+            C::UnknownIssuer => {
+                format!("the certificate for {host} is not trusted (unknown issuer)")
+            }
+            C::NotValidForNameContext { presented, .. } if !presented.is_empty() => {
+                let names: Vec<&str> = presented.iter().map(|name| unquote_name(name)).collect();
+                format!(
+                    "the certificate is valid for {}, not {host}",
+                    names.join(", ")
+                )
+            }
+            C::NotValidForName | C::NotValidForNameContext { .. } => {
+                format!("the certificate is not valid for {host}")
+            }
+            C::ExpiredContext { not_after, .. } => {
+                format!(
+                    "the certificate for {host} expired on {}",
+                    utc_date(not_after.as_secs())
+                )
+            }
+            C::Expired => format!("the certificate for {host} has expired"),
+            C::NotValidYetContext { not_before, .. } => format!(
+                "the certificate for {host} is not valid before {}",
+                utc_date(not_before.as_secs())
+            ),
+            C::NotValidYet => format!("the certificate for {host} is not valid yet"),
+            C::BadSignature => format!(
+                "the certificate for {host} is not trusted (its signature does not match its issuer)"
+            ),
+            other => format!("the certificate for {host} is invalid: {other:?}"),
+        },
         rustls::Error::InvalidMessage(_) => {
             "the server did not answer with TLS (is it a plain ws:// server?)".into()
         }
+        rustls::Error::AlertReceived(alert) => {
+            format!("the server refused the TLS handshake ({alert:?})")
+        }
         other => other.to_string(),
+    }
+}
+
+/// rustls presents names as `DnsName("example.com")`; this keeps `example.com`.
+fn unquote_name(name: &str) -> &str {
+    match (name.find('"'), name.rfind('"')) {
+        (Some(start), Some(end)) if end > start => &name[start + 1..end],
+        _ => name,
+    }
+}
+
+/// A Unix time as a UTC date, `YYYY-MM-DD` (the days-to-civil algorithm of Howard Hinnant).
+fn utc_date(unix_seconds: u64) -> String {
+    let days = (unix_seconds / 86_400) as i64 + 719_468;
+    let era = days.div_euclid(146_097);
+    let day_of_era = days.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_formatted_in_utc() {
+        assert_eq!(utc_date(0), "1970-01-01");
+        assert_eq!(utc_date(1_577_836_800), "2020-01-01");
+        assert_eq!(utc_date(951_782_400), "2000-02-29");
     }
 }

@@ -62,7 +62,7 @@ fn a_silent_server_hits_the_handshake_timeout() {
     assert_eq!(
         error,
         format!(
-            "connection to 127.0.0.1:{} was not open after 0.3 s (handshake timeout)",
+            "connection to 127.0.0.1:{} was not open after 0.3 s (handshake timeout, during the HTTP upgrade)",
             server.port()
         )
     );

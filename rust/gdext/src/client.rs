@@ -54,6 +54,12 @@ pub struct RustWebSocketClient {
     /// connection.
     #[var]
     trusted_tls_certificate: Option<Gd<X509Certificate>>,
+    /// The host name the server's certificate must be valid for, when it differs from the URL's
+    /// host: e.g. connect to [code]wss://203.0.113.7[/code] and verify the certificate for
+    /// [code]game.example.com[/code] (Godot's common-name override). Empty (default) means the
+    /// URL's host. Applies to the next connection.
+    #[var]
+    tls_server_name: GString,
     /// Largest message accepted from the server, in bytes (default 64 MiB). A larger message
     /// closes the connection with code 1009 and a [method get_last_error] saying so.
     #[var]
@@ -87,6 +93,7 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
         Self {
             verify_tls: true,
             trusted_tls_certificate: None,
+            tls_server_name: GString::new(),
             max_message_size: defaults.max_message_size as i64,
             inbound_queue_limit: defaults.inbound_queue_limit as i64,
             handshake_timeout: defaults.handshake_timeout.as_secs_f64(),
@@ -480,6 +487,28 @@ impl RustWebSocketClient {
             .map_or(0, |addr| i64::from(addr.port()))
     }
 
+    /// The TLS version of a [code]wss://[/code] connection once open ("TLS 1.3" or "TLS 1.2"),
+    /// or empty.
+    #[func]
+    fn get_tls_version(&self) -> GString {
+        self.client
+            .tls_info()
+            .map(|tls| tls.version.as_str())
+            .unwrap_or_default()
+            .into()
+    }
+
+    /// The cipher suite of a [code]wss://[/code] connection once open (e.g.
+    /// "TLS13_AES_256_GCM_SHA384"), or empty.
+    #[func]
+    fn get_tls_cipher_suite(&self) -> GString {
+        self.client
+            .tls_info()
+            .map(|tls| tls.cipher_suite.as_str())
+            .unwrap_or_default()
+            .into()
+    }
+
     /// Bytes sent with [method send] and friends that are not yet handed to the network.
     #[func]
     fn get_current_outbound_buffered_amount(&self) -> i64 {
@@ -519,7 +548,10 @@ impl RustWebSocketClient {
 
     /// The engine settings from this object's properties.
     fn connection_config(&self) -> Result<Config, Error> {
-        let mut tls = TlsConfig::default().with_verify(self.verify_tls);
+        let server_name = Some(self.tls_server_name.to_string()).filter(|name| !name.is_empty());
+        let mut tls = TlsConfig::default()
+            .with_verify(self.verify_tls)
+            .with_server_name(server_name);
         if let Some(certificate) = &self.trusted_tls_certificate {
             let pem = certificate.clone().save_to_string().to_string();
             let certificates = parse_pem_certificates(&pem).map_err(|reason| Error::Tls {
