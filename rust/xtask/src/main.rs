@@ -5,6 +5,7 @@
 //! - `test`: every test: formatting, clippy, cargo tests, the headless Godot suite against real
 //!   peers (Godot's own WebSocket server and Python `websockets`), and the demo's session.
 
+mod certs;
 mod godot;
 
 use std::fs;
@@ -228,6 +229,8 @@ fn demo() -> Result<(), String> {
 fn run_demo(godot: &Godot, addon: &Path) -> Result<(), String> {
     let project = root().join("godot-project");
     install_addon(addon, &project)?;
+    // The demo's echo server speaks wss:// with this certificate, which the client trusts.
+    certs::write_demo_certificate(&project.join("certs"))?;
     import(godot, &project)?;
     run_godot(godot, &project, &[], DEMO_TIMEOUT)?;
     say("demo finished");
@@ -403,6 +406,8 @@ fn godot_suite(godot: &Godot, addon: &Path) -> Result<(usize, usize), String> {
     install_addon(addon, &project)?;
     copy_dir(&root().join("tests/godot"), &project.join("tests/godot"))?;
     copy_dir(&root().join("tests/peers"), &project.join("tests/peers"))?;
+    let certificates = project.join("tests/certs");
+    certs::write_test_certificates(&certificates)?;
     import(godot, &project)?;
 
     let python = python_venv()?;

@@ -1,0 +1,96 @@
+//! Certificates for the TLS tests and the demo, made fresh with rcgen (never committed).
+
+use std::fs;
+use std::path::Path;
+
+use rcgen::{
+    date_time_ymd, BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair,
+};
+
+/// A server identity: certificate chain and private key, in PEM.
+struct Identity {
+    chain_pem: String,
+    key_pem: String,
+}
+
+fn params(names: &[&str]) -> Result<CertificateParams, String> {
+    let names: Vec<String> = names.iter().map(|name| name.to_string()).collect();
+    CertificateParams::new(names).map_err(|e| e.to_string())
+}
+
+fn self_signed(params: CertificateParams) -> Result<Identity, String> {
+    let key = KeyPair::generate().map_err(|e| e.to_string())?;
+    let certificate = params.self_signed(&key).map_err(|e| e.to_string())?;
+    Ok(Identity {
+        chain_pem: certificate.pem(),
+        key_pem: key.serialize_pem(),
+    })
+}
+
+fn certificate_authority(name: &str) -> Result<CertifiedIssuer<'static, KeyPair>, String> {
+    let mut params = params(&[])?;
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.distinguished_name.push(DnType::CommonName, name);
+    let key = KeyPair::generate().map_err(|e| e.to_string())?;
+    CertifiedIssuer::self_signed(params, key).map_err(|e| e.to_string())
+}
+
+fn write(dir: &Path, name: &str, contents: &str) -> Result<(), String> {
+    let path = dir.join(name);
+    fs::write(&path, contents).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+fn write_identity(dir: &Path, name: &str, identity: &Identity) -> Result<(), String> {
+    write(dir, &format!("{name}.crt"), &identity.chain_pem)?;
+    write(dir, &format!("{name}.key"), &identity.key_pem)
+}
+
+/// Writes the test identities into `dir`, each as `NAME.crt` (chain) and `NAME.key`:
+/// - `localhost`: self-signed for `localhost` and `127.0.0.1`;
+/// - `expired`: like `localhost`, but expired on 2020-01-01;
+/// - `example`: self-signed for `example.com` only (a name mismatch on `localhost`);
+/// - `ca_server`: for `localhost`, issued by the private CA in `ca.crt` (chain: leaf, CA).
+///
+/// Plus `anchors.crt`: an unrelated CA followed by `ca.crt`, a trust list of several.
+pub fn write_test_certificates(dir: &Path) -> Result<(), String> {
+    fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    write_identity(
+        dir,
+        "localhost",
+        &self_signed(params(&["localhost", "127.0.0.1"])?)?,
+    )?;
+    let mut expired = params(&["localhost", "127.0.0.1"])?;
+    expired.not_before = date_time_ymd(2019, 1, 1);
+    expired.not_after = date_time_ymd(2020, 1, 1);
+    write_identity(dir, "expired", &self_signed(expired)?)?;
+    write_identity(dir, "example", &self_signed(params(&["example.com"])?)?)?;
+
+    let ca = certificate_authority("rust_websocket test CA")?;
+    let leaf_key = KeyPair::generate().map_err(|e| e.to_string())?;
+    let leaf = params(&["localhost", "127.0.0.1"])?
+        .signed_by(&leaf_key, &ca)
+        .map_err(|e| e.to_string())?;
+    let ca_server = Identity {
+        chain_pem: format!("{}{}", leaf.pem(), ca.pem()),
+        key_pem: leaf_key.serialize_pem(),
+    };
+    write_identity(dir, "ca_server", &ca_server)?;
+    write(dir, "ca.crt", &ca.pem())?;
+    let unrelated = certificate_authority("unrelated test CA")?;
+    write(
+        dir,
+        "anchors.crt",
+        &format!("{}{}", unrelated.pem(), ca.pem()),
+    )
+}
+
+/// Writes the demo's identity into `dir`: `demo.crt` and `demo.key`, self-signed for
+/// `localhost` and `127.0.0.1`.
+pub fn write_demo_certificate(dir: &Path) -> Result<(), String> {
+    fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    write_identity(
+        dir,
+        "demo",
+        &self_signed(params(&["localhost", "127.0.0.1"])?)?,
+    )
+}
