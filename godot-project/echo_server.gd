@@ -1,5 +1,5 @@
 ## A small WebSocket echo server made of Godot's own TCPServer and WebSocketPeer, so the demo
-## works offline. Text comes back as text, binary as binary.
+## works offline. Text comes back as text, binary as binary. With TLS options it serves wss://.
 class_name EchoServer
 extends Node
 
@@ -8,10 +8,13 @@ const MAX_MESSAGE_BYTES := 4 * 1024 * 1024
 
 var _tcp := TCPServer.new()
 var _peers: Array[WebSocketPeer] = []
+var _tls_options: TLSOptions
 
 
-## Starts listening on 127.0.0.1 at [param port]; returns OK or the error.
-func listen(port: int) -> Error:
+## Starts listening on 127.0.0.1 at [param port], for wss:// when [param tls_options] is given
+## (e.g. [code]TLSOptions.server(key, certificate)[/code]); returns OK or the error.
+func listen(port: int, tls_options: TLSOptions = null) -> Error:
+	_tls_options = tls_options
 	return _tcp.listen(port, "127.0.0.1")
 
 
@@ -20,7 +23,12 @@ func _process(_delta: float) -> void:
 		var peer := WebSocketPeer.new()
 		peer.inbound_buffer_size = MAX_MESSAGE_BYTES
 		peer.outbound_buffer_size = MAX_MESSAGE_BYTES
-		peer.accept_stream(_tcp.take_connection())
+		var stream: StreamPeer = _tcp.take_connection()
+		if _tls_options:
+			var tls := StreamPeerTLS.new()
+			tls.accept_stream(stream, _tls_options)
+			stream = tls
+		peer.accept_stream(stream)
 		_peers.append(peer)
 	for peer: WebSocketPeer in _peers.duplicate():
 		peer.poll()

@@ -3,9 +3,15 @@
 ## With a window, type a URL (the local echo server by default), connect, and send messages.
 ## Run headless (`cargo xtask demo`), it plays a scripted session against its own echo server:
 ## text, binary, a 1 MiB message and a clean close, prints the transcript, and exits 0.
+##
+## When `cargo xtask demo` has generated certs/demo.crt and certs/demo.key, the echo server
+## speaks wss:// with that self-signed certificate, and the client trusts exactly it through
+## [member RustWebSocketClient.trusted_tls_certificate].
 extends Control
 
 const ECHO_PORT := 9080
+const DEMO_CERTIFICATE := "res://certs/demo.crt"
+const DEMO_KEY := "res://certs/demo.key"
 const BIG_MESSAGE_BYTES := 1024 * 1024
 ## A headless session that is not over after this many seconds has failed.
 const SESSION_TIMEOUT_S := 30.0
@@ -23,10 +29,11 @@ var _big_message := PackedByteArray()
 
 func _ready() -> void:
 	add_child(_echo_server)
-	var err := _echo_server.listen(ECHO_PORT)
+	var tls_options := _demo_tls()
+	var err := _echo_server.listen(ECHO_PORT, tls_options)
 	if err != OK:
 		_say("could not start the local echo server on port %d (error %d)" % [ECHO_PORT, err])
-	_url.text = "ws://127.0.0.1:%d" % ECHO_PORT
+	_url.text = ("wss://localhost:%d" if tls_options else "ws://127.0.0.1:%d") % ECHO_PORT
 	socket.connection_established.connect(_on_connection_established)
 	socket.message_received.connect(_on_message_received)
 	socket.server_close_request.connect(_on_server_close_request)
@@ -41,6 +48,21 @@ func _ready() -> void:
 
 func _process(_delta: float) -> void:
 	socket.poll()
+
+
+## Server TLS options from the generated demo certificate, which the client then trusts; null
+## (plain ws://) when there is none.
+func _demo_tls() -> TLSOptions:
+	if not FileAccess.file_exists(DEMO_CERTIFICATE) or not FileAccess.file_exists(DEMO_KEY):
+		return null
+	# load() (not X509Certificate.new().load()) keeps the file's path, from which the addon
+	# reads every certificate in it.
+	var certificate: X509Certificate = load(DEMO_CERTIFICATE)
+	var key := CryptoKey.new()
+	if certificate == null or key.load(DEMO_KEY) != OK:
+		return null
+	socket.trusted_tls_certificate = certificate
+	return TLSOptions.server(key, certificate)
 
 
 func _on_connect_pressed() -> void:
@@ -67,6 +89,8 @@ func _on_send_pressed() -> void:
 
 func _on_connection_established(protocol: String) -> void:
 	_say("connected to %s:%d (protocol: \"%s\")" % [socket.get_connected_host(), socket.get_connected_port(), protocol])
+	if not socket.get_tls_version().is_empty():
+		_say("encrypted with %s, %s; certificate trusted via trusted_tls_certificate" % [socket.get_tls_version(), socket.get_tls_cipher_suite()])
 	_advance_script()
 
 

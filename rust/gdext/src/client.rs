@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use godot::classes::multiplayer_peer::{ConnectionStatus, TransferMode};
-use godot::classes::{IMultiplayerPeerExtension, MultiplayerPeerExtension, X509Certificate};
+use godot::classes::{
+    FileAccess, IMultiplayerPeerExtension, MultiplayerPeerExtension, X509Certificate,
+};
 use godot::global::Error as GodotError;
 use godot::prelude::*;
 use godot_core::meta::RawPtr;
@@ -51,7 +53,9 @@ pub struct RustWebSocketClient {
     /// If set, the certificate (or chain) it holds is the only trust anchor for
     /// [code]wss://[/code]: a self-signed server certificate or a private CA works with it.
     /// If [code]null[/code], the well-known public roots are trusted. Applies to the next
-    /// connection.
+    /// connection. For a file of several certificates, load it as a resource
+    /// ([code]load("res://ca_chain.crt")[/code]) so all of them are read: Godot's
+    /// [method X509Certificate.save_to_string] returns only the first.
     #[var]
     trusted_tls_certificate: Option<Gd<X509Certificate>>,
     /// The host name the server's certificate must be valid for, when it differs from the URL's
@@ -553,11 +557,13 @@ impl RustWebSocketClient {
             .with_verify(self.verify_tls)
             .with_server_name(server_name);
         if let Some(certificate) = &self.trusted_tls_certificate {
-            let pem = certificate.clone().save_to_string().to_string();
-            let certificates = parse_pem_certificates(&pem).map_err(|reason| Error::Tls {
-                host: "trusted_tls_certificate".into(),
-                detail: reason,
-            })?;
+            let certificates =
+                parse_pem_certificates(&certificate_pem(certificate)).map_err(|reason| {
+                    Error::Tls {
+                        host: "trusted_tls_certificate".into(),
+                        detail: reason,
+                    }
+                })?;
             tls = tls.with_trusted_certificates(certificates);
         }
         Ok(Config::default()
@@ -567,6 +573,22 @@ impl RustWebSocketClient {
             .with_close_timeout(seconds(self.close_timeout))
             .with_tls(tls))
     }
+}
+
+/// The PEM text of every certificate an [X509Certificate] holds.
+///
+/// Godot's `save_to_string()` repeats the first certificate of a chain for every certificate in
+/// it (4.6 also appends a NUL), so when the certificate was loaded from a file, e.g.
+/// `load("res://ca_chain.crt")`, the file itself is read instead.
+fn certificate_pem(certificate: &Gd<X509Certificate>) -> String {
+    let path = certificate.get_path();
+    if !path.is_empty() {
+        let pem = FileAccess::get_file_as_string(&path).to_string();
+        if pem.contains("-----BEGIN CERTIFICATE-----") {
+            return pem;
+        }
+    }
+    certificate.clone().save_to_string().to_string()
 }
 
 fn clamp_to_usize(value: i64) -> usize {
