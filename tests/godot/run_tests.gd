@@ -2,7 +2,11 @@ extends SceneTree
 ## Runs the RustWebSocketClient test suite headless:
 ##
 ##   godot --headless --path <project> --script res://tests/godot/run_tests.gd -- \
-##       --py-port=<port of tests/peers/py_server.py> --godot-port=<port of tests/peers/godot_server.gd>
+##       --py-port=<port of tests/peers/py_server.py> --godot-port=<port of tests/peers/godot_server.gd> \
+##       --py-tls=localhost:<port>,expired:<port>,example:<port>,ca_server:<port>
+##
+## --py-tls names the Python server's wss:// ports (its `TLS <name> <port>` lines, from
+## `--tls-dir`); the TLS tests read certificates from res://tests/certs/ (see rust/xtask/src/certs.rs).
 ##
 ## Every `test_*` method of every `test_*.gd` script next to this one runs on a fresh instance of
 ## its script (which extends test_case.gd), under a watchdog. Prints `PASS <name>` or
@@ -15,6 +19,8 @@ const WATCHDOG_S := 30.0
 
 var _py_port := 0
 var _godot_port := 0
+## The Python server's wss:// ports by identity name, e.g. {"localhost": 40841}.
+var _py_tls := {}
 var _only := ""
 var _passed := 0
 var _failed := 0
@@ -28,6 +34,9 @@ func _initialize() -> void:
 			_py_port = arg.get_slice("=", 1).to_int()
 		elif arg.begins_with("--godot-port="):
 			_godot_port = arg.get_slice("=", 1).to_int()
+		elif arg.begins_with("--py-tls="):
+			for entry in arg.get_slice("=", 1).split(",", false):
+				_py_tls[entry.get_slice(":", 0)] = entry.get_slice(":", 1).to_int()
 		elif arg.begins_with("--only="):
 			_only = arg.get_slice("=", 1)
 		else:
@@ -37,8 +46,8 @@ func _initialize() -> void:
 
 func _run() -> void:
 	var started := Time.get_ticks_msec()
-	print("RustWebSocketClient tests on Godot %s: Python peer on port %d, Godot peer on port %d" % [
-		Engine.get_version_info()["string"], _py_port, _godot_port])
+	print("RustWebSocketClient tests on Godot %s: Python peer on port %d, Godot peer on port %d, Python wss:// ports %s" % [
+		Engine.get_version_info()["string"], _py_port, _godot_port, _py_tls])
 	if ClassDB.class_exists("Logger"):
 		_errors = load(get_script().resource_path.get_base_dir().path_join("error_catcher.gd")).new()
 		OS.call("add_logger", _errors)
@@ -83,6 +92,8 @@ func _run_test(script: GDScript, method_name: String) -> void:
 	case.tree = self
 	case.py_port = _py_port
 	case.godot_port = _godot_port
+	case.py_tls = _py_tls
+	case.log_catcher = _errors
 	case.run_test(method_name)
 	var deadline := Time.get_ticks_msec() + int(WATCHDOG_S * 1000.0)
 	while not case.finished and Time.get_ticks_msec() < deadline:

@@ -20,6 +20,11 @@ var tree: SceneTree
 var py_port := 0
 ## Port of tests/peers/godot_server.gd, or 0 if not given.
 var godot_port := 0
+## The wss:// ports of tests/peers/py_server.py by identity ("localhost", "expired", "example",
+## "ca_server"); empty if not given.
+var py_tls := {}
+## The runner's error_catcher.gd (Godot 4.5+), or null: see [method warnings].
+var log_catcher: RefCounted = null
 ## What went wrong, in order; the test passed if it is empty.
 var failures: PackedStringArray = []
 ## Set when the test method returned.
@@ -31,6 +36,7 @@ var frames := 0
 
 var _clients: Array[RustWebSocketClient] = []
 var _logs: Array = []
+var _nodes: Array[Node] = []
 
 
 ## Runs one test method to its end (the runner does not await this; it watches [member finished]).
@@ -54,6 +60,30 @@ func godot_url(path := "/") -> String:
 	if godot_port == 0:
 		fail("no --godot-port given: the Godot peer is needed")
 	return "ws://127.0.0.1:%d%s" % [godot_port, path]
+
+
+## The wss:// URL of a path on the Python peer's TLS listener for identity ("localhost",
+## "expired", "example" or "ca_server"), with host as the URL's host.
+func py_tls_url(identity: String, path := "/echo", host := "localhost") -> String:
+	if not py_tls.has(identity):
+		fail("no --py-tls port for %s: the Python peer's wss:// listeners are needed" % identity)
+	return "wss://%s:%d%s" % [host, py_tls.get(identity, 0), path]
+
+
+## The certificate (or chain) in res://tests/certs/<file_name>, loaded as a resource, as
+## trusted_tls_certificate wants it.
+func certificate(file_name: String) -> X509Certificate:
+	var loaded: X509Certificate = load("res://tests/certs/" + file_name)
+	if loaded == null:
+		fail("cannot load res://tests/certs/%s (cargo xtask test writes it)" % file_name)
+	return loaded
+
+
+## Adds node to the scene tree (so its _process runs every frame) until teardown frees it.
+func add_node(node: Node) -> Node:
+	_nodes.append(node)
+	tree.root.add_child(node)
+	return node
 
 
 ## A port on 127.0.0.1 that nothing listens on (it was free a moment ago).
@@ -188,6 +218,25 @@ func teardown() -> void:
 		ws.release()
 	_logs.clear()
 	_clients.clear()
+	for node in _nodes:
+		if is_instance_valid(node):
+			if node.get_parent() != null:
+				node.get_parent().remove_child(node)
+			node.free()
+	_nodes.clear()
+
+
+# ---- Warnings reported by Godot ----------------------------------------------------------------
+
+
+## Whether warnings can be checked: Godot 4.5+ (the Logger class).
+func can_see_warnings() -> bool:
+	return log_catcher != null
+
+
+## The warnings (push_warning, godot_warn!) reported since the test started (Godot 4.5+).
+func warnings() -> PackedStringArray:
+	return log_catcher.warnings() if log_catcher != null else PackedStringArray()
 
 
 # ---- Assertions and transcript -----------------------------------------------------------------
@@ -221,6 +270,14 @@ func assert_eq(actual, expected, what: String) -> bool:
 	if same_type and actual == expected:
 		return true
 	fail("%s: expected %s, got %s" % [what, show(expected), show(actual)])
+	return false
+
+
+## Passes when text ends with suffix.
+func assert_ends(text: String, suffix: String, what: String) -> bool:
+	if text.ends_with(suffix):
+		return true
+	fail("%s: expected text ending with %s, got %s" % [what, show(suffix), show(text)])
 	return false
 
 

@@ -3,7 +3,13 @@
 
 Serves on 127.0.0.1 with the `websockets` asyncio server. Once listening it prints exactly
 `READY <port>` on stdout, then serves until SIGTERM/SIGINT or until `--lifetime` seconds passed.
-No message size limit, no compression. What a connection does depends on its request path:
+No message size limit, no compression.
+
+With `--tls-dir DIR` it also serves wss:// (Python's `ssl`, same paths) on one more port per
+identity NAME in TLS_IDENTITIES that DIR holds as NAME.crt (certificate chain, PEM) + NAME.key,
+and prints `TLS <name> <port>` for each (before the READY line).
+
+What a connection does depends on its request path:
 
   /echo                       echoes every message with its type (text as text, binary as binary)
   /headers                    sends one text message: a JSON object of the request headers it saw
@@ -31,8 +37,11 @@ import asyncio
 import http
 import json
 import logging
+import os
 import signal
+import ssl
 import sys
+from contextlib import AsyncExitStack
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import serve
@@ -51,6 +60,9 @@ PATHS = {
 }
 
 SUBPROTOCOL = "chat.v1"
+
+# The server identities --tls-dir can hold (see rust/xtask/src/certs.rs), in the order printed.
+TLS_IDENTITIES = ["localhost", "expired", "example", "ca_server"]
 
 
 class Record:
@@ -182,6 +194,19 @@ def process_request(connection, request):
     return None
 
 
+def tls_contexts(directory):
+    """(name, SSLContext) for every identity of TLS_IDENTITIES found in directory."""
+    contexts = []
+    for name in TLS_IDENTITIES:
+        chain = os.path.join(directory, name + ".crt")
+        key = os.path.join(directory, name + ".key")
+        if os.path.isfile(chain) and os.path.isfile(key):
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(chain, key)
+            contexts.append((name, context))
+    return contexts
+
+
 async def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0, help="port to listen on; 0 picks a free one")
@@ -189,6 +214,10 @@ async def main():
         "--lifetime", type=float, default=600, help="exit by itself after this many seconds"
     )
     parser.add_argument("--verbose", action="store_true", help="log every connection to stderr")
+    parser.add_argument(
+        "--tls-dir",
+        help="also serve wss:// for each identity NAME.crt + NAME.key found in this directory",
+    )
     args = parser.parse_args()
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
@@ -201,24 +230,36 @@ async def main():
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, lambda: stop.done() or stop.set_result(None))
 
-    async with serve(
-        handler,
-        "127.0.0.1",
-        args.port,
+    options = dict(
         max_size=None,
         compression=None,
         select_subprotocol=select_subprotocol,
         process_request=process_request,
-    ) as server:
+    )
+    async with AsyncExitStack() as stack:
+        servers = []
+        if args.tls_dir is not None:
+            contexts = tls_contexts(args.tls_dir)
+            if not contexts:
+                logging.warning("no TLS identity (NAME.crt + NAME.key) in %s", args.tls_dir)
+            for name, context in contexts:
+                tls_server = await stack.enter_async_context(
+                    serve(handler, "127.0.0.1", 0, ssl=context, **options)
+                )
+                servers.append(tls_server)
+                print("TLS %s %d" % (name, tls_server.sockets[0].getsockname()[1]), flush=True)
+        server = await stack.enter_async_context(serve(handler, "127.0.0.1", args.port, **options))
+        servers.append(server)
         port = server.sockets[0].getsockname()[1]
         print("READY %d" % port, flush=True)
         try:
             await asyncio.wait_for(stop, args.lifetime)
         except asyncio.TimeoutError:
             logging.warning("lifetime of %s s is over; exiting", args.lifetime)
-        server.close(close_connections=False)
-        for connection in list(server.connections):
-            connection.transport.abort()
+        for each in servers:
+            each.close(close_connections=False)
+            for connection in list(each.connections):
+                connection.transport.abort()
 
 
 if __name__ == "__main__":

@@ -588,7 +588,17 @@ fn certificate_pem(certificate: &Gd<X509Certificate>) -> String {
             return pem;
         }
     }
-    certificate.clone().save_to_string().to_string()
+    let pem = certificate.clone().save_to_string().to_string();
+    let blocks: Vec<&str> = pem.split("-----BEGIN CERTIFICATE-----").skip(1).collect();
+    if blocks.len() > 1 && blocks.iter().all(|block| *block == blocks[0]) {
+        godot_warn!(
+            "RustWebSocketClient: trusted_tls_certificate holds {} certificates, but Godot only \
+             exposes the first of them; load the file with load(\"res://...crt\") so every \
+             certificate in it is trusted.",
+            blocks.len()
+        );
+    }
+    pem
 }
 
 fn clamp_to_usize(value: i64) -> usize {

@@ -318,8 +318,9 @@ impl Drop for Peer {
     }
 }
 
-/// Starts `command`, waits for its `READY <port>` line, and returns it with the port.
-fn start_peer(name: &str, mut command: Command) -> Result<(Peer, u16), String> {
+/// Starts `command`, waits for its `READY <port>` line, and returns it with the port and the
+/// lines it printed before (which are echoed too).
+fn start_peer(name: &str, mut command: Command) -> Result<(Peer, u16, Vec<String>), String> {
     let shown = godot::show_cmd(&command);
     say(format!("starting {name}: {shown}"));
     command.stdin(Stdio::null()).stdout(Stdio::piped());
@@ -332,26 +333,33 @@ fn start_peer(name: &str, mut command: Command) -> Result<(Peer, u16), String> {
     let label = name.to_owned();
     thread::spawn(move || {
         let mut ready = Some(ready_tx);
+        let mut before_ready = Vec::new();
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             match line
                 .strip_prefix("READY ")
                 .and_then(|port| port.trim().parse::<u16>().ok())
             {
                 Some(port) if ready.is_some() => {
-                    let _ = ready.take().map(|tx| tx.send(port));
+                    let lines = std::mem::take(&mut before_ready);
+                    let _ = ready.take().map(|tx| tx.send((port, lines)));
                 }
-                _ => println!("[{label}] {line}"),
+                _ => {
+                    println!("[{label}] {line}");
+                    if ready.is_some() {
+                        before_ready.push(line);
+                    }
+                }
             }
         }
     });
-    let port = ready_rx.recv_timeout(PEER_START_TIMEOUT).map_err(|_| {
+    let (port, lines) = ready_rx.recv_timeout(PEER_START_TIMEOUT).map_err(|_| {
         format!(
             "{name} did not print READY <port> within {} s",
             PEER_START_TIMEOUT.as_secs()
         )
     })?;
     say(format!("{name} listening on 127.0.0.1:{port}"));
-    Ok((peer, port))
+    Ok((peer, port, lines))
 }
 
 /// The Python interpreter of a private venv holding the test peers' packages.
@@ -414,8 +422,17 @@ fn godot_suite(godot: &Godot, addon: &Path) -> Result<(usize, usize), String> {
     let mut python_server = Command::new(python);
     python_server
         .arg(root().join("tests/peers/py_server.py"))
-        .args(["--port", "0"]);
-    let (_python_peer, python_port) = start_peer("Python websockets server", python_server)?;
+        .args(["--port", "0", "--tls-dir"])
+        .arg(&certificates);
+    let (_python_peer, python_port, python_lines) =
+        start_peer("Python websockets server", python_server)?;
+    // `TLS <name> <port>`: the Python server's wss:// listener for the identity <name>.
+    let python_tls: Vec<String> = python_lines
+        .iter()
+        .filter_map(|line| line.strip_prefix("TLS "))
+        .filter_map(|rest| rest.split_once(' '))
+        .map(|(name, port)| format!("{name}:{}", port.trim()))
+        .collect();
     let mut godot_server = godot.command();
     godot_server
         .arg("--headless")
@@ -427,7 +444,7 @@ fn godot_suite(godot: &Godot, addon: &Path) -> Result<(usize, usize), String> {
             "--",
             "--port=0",
         ]);
-    let (_godot_peer, godot_port) = start_peer("Godot WebSocketPeer server", godot_server)?;
+    let (_godot_peer, godot_port, _) = start_peer("Godot WebSocketPeer server", godot_server)?;
 
     let suite_args = [
         "--script".to_owned(),
@@ -435,6 +452,7 @@ fn godot_suite(godot: &Godot, addon: &Path) -> Result<(usize, usize), String> {
         "--".to_owned(),
         format!("--py-port={python_port}"),
         format!("--godot-port={godot_port}"),
+        format!("--py-tls={}", python_tls.join(",")),
     ];
     let suite_args: Vec<&str> = suite_args.iter().map(String::as_str).collect();
     let log = run_godot(godot, &project, &suite_args, SUITE_TIMEOUT)?;
