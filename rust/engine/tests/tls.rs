@@ -57,9 +57,17 @@ fn private_ca(name: &str) -> (CertificateDer<'static>, ServerIdentity) {
 
 /// A TLS WebSocket echo server on 127.0.0.1 presenting `identity`.
 fn tls_echo_server(identity: ServerIdentity) -> SocketAddr {
+    tls_echo_server_with_versions(identity, rustls::DEFAULT_VERSIONS)
+}
+
+/// A TLS WebSocket echo server that only speaks the given TLS versions.
+fn tls_echo_server_with_versions(
+    identity: ServerIdentity,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> SocketAddr {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .unwrap()
         .with_no_client_auth()
         .with_single_cert(identity.chain, identity.key)
@@ -252,4 +260,19 @@ fn a_server_that_never_answers_the_tls_handshake_times_out_saying_where() {
             server.port()
         )
     );
+}
+
+#[test]
+fn a_tls_1_2_only_server_is_served_with_tls_1_2() {
+    let identity = self_signed(&["localhost"], false);
+    let certificate = identity.chain[0].clone();
+    let server = tls_echo_server_with_versions(identity, &[&rustls::version::TLS12]);
+    let mut client = connect_tls(
+        &format!("wss://localhost:{}/", server.port()),
+        trusting(vec![certificate]),
+    );
+    open(&mut client);
+    assert_eq!(client.tls_info().unwrap().version, "TLS 1.2");
+    client.send(Message::from("over TLS 1.2")).unwrap();
+    assert_eq!(receive(&mut client, 1), vec![Message::from("over TLS 1.2")]);
 }
