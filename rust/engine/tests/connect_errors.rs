@@ -5,24 +5,8 @@ mod support;
 use std::net::TcpListener;
 use std::time::Duration;
 
-use rust_websocket_engine::{Client, Config, ConnectRequest, Event, ReadyState};
+use rust_websocket_engine::{Client, Config, ConnectRequest};
 use support::*;
-
-fn fail(client: &mut Client) -> String {
-    let events = poll_until(client, |e| {
-        matches!(e, Event::Failed | Event::Opened { .. })
-    });
-    assert_eq!(
-        events.last(),
-        Some(&Event::Failed),
-        "expected failure, got {events:?}"
-    );
-    assert_eq!(client.state(), ReadyState::Closed);
-    client
-        .last_error()
-        .expect("a failure has a last error")
-        .to_string()
-}
 
 #[test]
 fn a_refused_port_names_the_address() {
@@ -36,7 +20,7 @@ fn a_refused_port_names_the_address() {
         .connect(ConnectRequest::new(&format!("ws://127.0.0.1:{port}")).unwrap())
         .unwrap();
     assert_eq!(
-        fail(&mut client),
+        failure(&mut client),
         format!("connection refused by 127.0.0.1:{port}")
     );
 }
@@ -47,7 +31,7 @@ fn an_unknown_host_names_the_host() {
     client
         .connect(ConnectRequest::new("ws://nosuch.invalid/").unwrap())
         .unwrap();
-    assert!(fail(&mut client).starts_with("cannot resolve host nosuch.invalid"));
+    assert!(failure(&mut client).starts_with("cannot resolve host nosuch.invalid"));
 }
 
 #[test]
@@ -58,7 +42,7 @@ fn a_silent_server_hits_the_handshake_timeout() {
     client
         .connect(ConnectRequest::new(&format!("ws://{server}")).unwrap())
         .unwrap();
-    let error = fail(&mut client);
+    let error = failure(&mut client);
     assert_eq!(
         error,
         format!(
@@ -77,7 +61,7 @@ fn a_refused_upgrade_reports_the_http_status() {
     });
     let mut client = connect(server, "/missing");
     assert_eq!(
-        fail(&mut client),
+        failure(&mut client),
         "server refused the WebSocket upgrade with HTTP 404 Not Found"
     );
 }
@@ -92,7 +76,7 @@ fn a_wrong_accept_key_fails_the_handshake() {
         write_and_linger(stream, reply, Duration::from_millis(500));
     });
     let mut client = connect(server, "/");
-    assert!(fail(&mut client).starts_with("invalid WebSocket handshake response"));
+    assert!(failure(&mut client).starts_with("invalid WebSocket handshake response"));
 }
 
 #[test]

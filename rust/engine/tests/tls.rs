@@ -7,9 +7,7 @@ use std::sync::Arc;
 use std::thread;
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-use rust_websocket_engine::{
-    CertificateDer, Client, Config, ConnectRequest, Event, Message, TlsConfig,
-};
+use rust_websocket_engine::{CertificateDer, Client, Config, ConnectRequest, Message, TlsConfig};
 use rustls::pki_types::PrivateKeyDer;
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 use support::*;
@@ -103,18 +101,6 @@ fn connect_tls(url: &str, tls: TlsConfig) -> Client {
 
 fn trusting(certificates: Vec<CertificateDer<'static>>) -> TlsConfig {
     TlsConfig::default().with_trusted_certificates(certificates)
-}
-
-fn failure(client: &mut Client) -> String {
-    let events = poll_until(client, |e| {
-        matches!(e, Event::Failed | Event::Opened { .. })
-    });
-    assert_eq!(
-        events.last(),
-        Some(&Event::Failed),
-        "expected a failure, got {events:?}"
-    );
-    client.last_error().unwrap().to_string()
 }
 
 #[test]

@@ -144,6 +144,23 @@ pub fn poll_until(client: &mut Client, wanted: impl Fn(&Event) -> bool) -> Vec<E
     }
 }
 
+/// Polls until the attempt fails and returns the last error as text, panicking if it opens.
+pub fn failure(client: &mut Client) -> String {
+    let events = poll_until(client, |e| {
+        matches!(e, Event::Failed | Event::Opened { .. })
+    });
+    assert_eq!(
+        events.last(),
+        Some(&Event::Failed),
+        "expected a failure, got {events:?}"
+    );
+    assert_eq!(client.state(), rust_websocket_engine::ReadyState::Closed);
+    client
+        .last_error()
+        .expect("a failure has a last error")
+        .to_string()
+}
+
 /// Polls until the connection is open, panicking on failure.
 pub fn open(client: &mut Client) {
     let events = poll_until(client, |e| {
