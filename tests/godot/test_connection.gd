@@ -111,15 +111,33 @@ func test_second_connect_while_connecting_is_refused() -> void:
 	assert_eq(ws.payloads, ["still here"], "echo on the first connection")
 
 
-func test_gd_mp_api_is_refused() -> void:
+## gd_mp_api = true against a server that is not a Godot WebSocketMultiplayerPeer: it never
+## sends a peer id, so the connection fails once the handshake timeout has passed.
+func test_gd_mp_api_fails_when_the_server_sends_no_peer_id() -> void:
 	var ws := watch(make_client())
-	var error := ws.client.connect_to_url(godot_url("/"), PackedStringArray(), true)
-	assert_true(error != OK, "connect_to_url(gd_mp_api = true) must return an error, got OK")
-	assert_true(ws.client.get_last_error().contains("gd_mp_api"), "get_last_error() must mention gd_mp_api, got %s" % show(ws.client.get_last_error()))
-	assert_eq(ws.client.get_ready_state(), RustWebSocketClient.STATE_CLOSED, "state")
-	await wait_frames(5)
-	assert_eq(ws.lifecycle(), [] as Array[String], "signals")
-	note("gd_mp_api = true → %s: %s" % [error_string(error), ws.client.get_last_error()])
+	ws.client.handshake_timeout = 1.0
+	assert_eq(ws.client.connect_to_url(godot_url("/"), PackedStringArray(), true), OK, "connect_to_url(gd_mp_api = true)")
+	await wait_for(func(): return ws.has("connection_established"))
+	assert_eq(ws.client.get_connection_status(), MultiplayerPeer.CONNECTION_CONNECTING, "status while waiting for the peer id")
+	await wait_for(func(): return ws.has("connection_error"))
+	assert_eq(ws.client.get_last_error(), "the server does not speak Godot's WebSocketMultiplayerPeer protocol: it sent no peer id within 1.0 s", "get_last_error()")
+	assert_true(await wait_until_ended(ws), "the connection must close after the failure")
+	assert_eq(ws.client.get_connection_status(), MultiplayerPeer.CONNECTION_DISCONNECTED, "status after the failure")
+	assert_eq(ws.client.get_unique_id(), 0, "get_unique_id()")
+	assert_eq(ws.client.get_last_error(), "the server does not speak Godot's WebSocketMultiplayerPeer protocol: it sent no peer id within 1.0 s", "get_last_error() after the close")
+	note("no peer id → %s" % ws.client.get_last_error())
+
+
+## gd_mp_api = true against a server whose first message is not a 4-byte peer id.
+func test_gd_mp_api_fails_when_the_first_message_is_not_a_peer_id() -> void:
+	var ws := watch(make_client())
+	assert_eq(ws.client.connect_to_url(py_url("/headers"), PackedStringArray(), true), OK, "connect_to_url(gd_mp_api = true)")
+	await wait_for(func(): return ws.has("connection_error"))
+	assert_eq(ws.client.get_last_error(), "the server does not speak Godot's WebSocketMultiplayerPeer protocol: its first message is text, not a peer id", "get_last_error()")
+	assert_true(await wait_until_ended(ws), "the connection must close after the failure")
+	assert_eq(ws.count("data_received") + ws.count("message_received"), 0, "no message signals in multiplayer mode")
+	assert_eq(ws.client.get_available_packet_count(), 0, "the first message is not a packet")
+	note("text first → %s" % ws.client.get_last_error())
 
 
 func test_malformed_custom_headers_are_refused() -> void:

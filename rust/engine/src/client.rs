@@ -9,6 +9,9 @@ use crate::link::{Incoming, Link};
 use crate::reactor::{self, Command, Reactor};
 use crate::{Config, ConnectRequest, Error, Message, TlsInfo};
 
+/// Close code for a protocol error, sent by [`Client::fail`].
+const CLOSE_PROTOCOL_ERROR: u16 = 1002;
+
 /// Longest close reason a close frame can carry, in bytes (RFC 6455 section 5.5).
 pub const MAX_CLOSE_REASON_BYTES: usize = 123;
 
@@ -191,6 +194,23 @@ impl Client {
         }
     }
 
+    /// Fails an open connection for a reason found above the WebSocket layer (e.g. the handshake
+    /// of a protocol spoken over it): closes with code 1002 (protocol error) and keeps `error` as
+    /// the last error.
+    pub fn fail(&mut self, error: Error) {
+        if let (Some(session), ReadyState::Connecting | ReadyState::Open) =
+            (&self.session, self.state)
+        {
+            session.reactor.submit(Command::Close {
+                id: session.id,
+                code: CLOSE_PROTOCOL_ERROR,
+                reason: String::new(),
+            });
+            self.state = ReadyState::Closing;
+        }
+        self.last_error = Some(error);
+    }
+
     /// The next thing that happened, if any. Costs one atomic load when nothing did.
     pub fn poll_event(&mut self) -> Option<Event> {
         if self.incoming.is_empty() {
@@ -229,7 +249,10 @@ impl Client {
                 self.state = ReadyState::Closed;
                 self.close_code = code;
                 self.close_reason = reason;
-                self.last_error = error;
+                // A reason given to `fail()` stays when the close itself went fine.
+                if error.is_some() {
+                    self.last_error = error;
+                }
                 self.session = None;
                 Event::Closed { clean }
             }

@@ -57,6 +57,9 @@ pub enum Error {
         server_chose_one: bool,
     },
 
+    /// The server did not open the way Godot's `WebSocketMultiplayerPeer` does.
+    MultiplayerHandshake { detail: String },
+
     // ---- An open connection: reported with `connection_closed`.
     /// The server sent a message larger than [`Config::max_message_size`](crate::Config).
     MessageTooBig { size: usize, max_size: usize },
@@ -162,6 +165,10 @@ impl fmt::Display for Error {
                     offered.join(", ")
                 )
             }
+            Error::MultiplayerHandshake { detail } => write!(
+                f,
+                "the server does not speak Godot's WebSocketMultiplayerPeer protocol: {detail}"
+            ),
             Error::MessageTooBig { size, max_size } => write!(
                 f,
                 "server sent a message of {size} bytes, over the limit of {max_size} bytes \

@@ -11,6 +11,7 @@ mod connection;
 mod error;
 mod link;
 mod message;
+pub mod multiplayer;
 mod reactor;
 mod request;
 mod resolver;

@@ -135,3 +135,30 @@ fn the_same_client_reconnects_after_a_close() {
             .unwrap();
     }
 }
+
+#[test]
+fn failing_an_open_connection_closes_with_1002_and_keeps_the_reason() {
+    let (seen_tx, seen_rx) = mpsc::channel();
+    let server = serve(no_protocol, move |mut socket, _| loop {
+        match socket.read() {
+            Ok(tungstenite::Message::Close(frame)) => {
+                let _ = seen_tx.send(frame.map(|f| u16::from(f.code)));
+            }
+            Ok(_) => {}
+            Err(_) => return,
+        }
+    });
+    let mut client = connect(server, "/");
+    open(&mut client);
+    let reason = rust_websocket_engine::Error::MultiplayerHandshake {
+        detail: "a test said so".into(),
+    };
+    client.fail(reason);
+    assert_eq!(client.state(), ReadyState::Closing);
+    poll_until(&mut client, |e| matches!(e, Event::Closed { .. }));
+    assert_eq!(seen_rx.recv_timeout(WATCHDOG).unwrap(), Some(1002));
+    assert_eq!(
+        client.last_error().unwrap().to_string(),
+        "the server does not speak Godot's WebSocketMultiplayerPeer protocol: a test said so"
+    );
+}

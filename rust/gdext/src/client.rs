@@ -1,7 +1,7 @@
 //! `RustWebSocketClient`: the engine's [`Client`] as a Godot class with the API of Godot 4.0's
 //! `WebSocketClient` and `WebSocketPeer`.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use godot::classes::multiplayer_peer::{ConnectionStatus, TransferMode};
 use godot::classes::{
@@ -10,6 +10,7 @@ use godot::classes::{
 use godot::global::Error as GodotError;
 use godot::prelude::*;
 use godot_core::meta::RawPtr;
+use rust_websocket_engine::multiplayer::{parse_assigned_peer_id, SERVER_PEER_ID};
 use rust_websocket_engine::{
     parse_pem_certificates, Client, Config, ConnectRequest, Error, Event, Message, ReadyState,
     TlsConfig,
@@ -85,6 +86,12 @@ pub struct RustWebSocketClient {
     /// pointer until the next call.
     current_packet: Option<Message>,
     last_error: String,
+    /// Whether the connection speaks Godot's multiplayer protocol (`gd_mp_api = true`).
+    multiplayer: bool,
+    /// The peer id the multiplayer server assigned, or 0 before it did.
+    peer_id: i32,
+    /// When the multiplayer server must have sent the peer id.
+    peer_id_deadline: Option<Instant>,
     transfer_channel: i32,
     transfer_mode: TransferMode,
     base: Base<MultiplayerPeerExtension>,
@@ -105,6 +112,9 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
             client: Client::new(defaults),
             current_packet: None,
             last_error: String::new(),
+            multiplayer: false,
+            peer_id: 0,
+            peer_id_deadline: None,
             transfer_channel: 0,
             transfer_mode: TransferMode::RELIABLE,
             base,
@@ -117,7 +127,17 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
         while let Some(event) = self.client.poll_event() {
             match event {
                 Event::Opened { protocol } => {
-                    self.emit("connection_established", &[protocol.to_variant()])
+                    if self.multiplayer {
+                        self.peer_id_deadline =
+                            Some(Instant::now() + seconds(self.handshake_timeout));
+                    }
+                    self.emit("connection_established", &[protocol.to_variant()]);
+                }
+                // Multiplayer packets wait in the queue for SceneMultiplayer; the first is the id.
+                Event::MessageReceived if self.multiplayer => {
+                    if self.peer_id == 0 {
+                        self.take_assigned_peer_id();
+                    }
                 }
                 Event::MessageReceived => {
                     let deliver = *payload_listeners.get_or_insert_with(|| {
@@ -134,10 +154,8 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
                     match payload {
                         Some(message) => {
                             let is_text = message.is_text();
-                            self.emit(
-                                "message_received",
-                                &[message_to_variant(&message), is_text.to_variant()],
-                            );
+                            let args = [message_to_variant(&message), is_text.to_variant()];
+                            self.emit("message_received", &args);
                         }
                         None => self.emit("data_received", &[]),
                     }
@@ -148,13 +166,26 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
                 ),
                 Event::Closed { clean } => {
                     self.remember_engine_error();
+                    let was_multiplayer_peer = std::mem::take(&mut self.peer_id) != 0;
+                    self.peer_id_deadline = None;
                     self.emit("connection_closed", &[clean.to_variant()]);
+                    if was_multiplayer_peer {
+                        self.emit("peer_disconnected", &[SERVER_PEER_ID.to_variant()]);
+                    }
                 }
                 Event::Failed => {
                     self.remember_engine_error();
+                    self.peer_id_deadline = None;
                     self.emit("connection_error", &[]);
                 }
             }
+        }
+        if self
+            .peer_id_deadline
+            .is_some_and(|deadline| Instant::now() >= deadline)
+        {
+            let detail = format!("it sent no peer id within {:.1} s", self.handshake_timeout);
+            self.fail_multiplayer_handshake(Error::MultiplayerHandshake { detail });
         }
     }
 
@@ -247,20 +278,26 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
     }
 
     fn get_unique_id(&self) -> i32 {
-        0
+        self.peer_id
     }
 
     fn get_connection_status(&self) -> ConnectionStatus {
         match self.client.state() {
             ReadyState::Connecting => ConnectionStatus::CONNECTING,
+            // A multiplayer peer is connected once the server assigned its id.
+            ReadyState::Open if self.multiplayer && self.peer_id == 0 => {
+                ConnectionStatus::CONNECTING
+            }
             ReadyState::Open => ConnectionStatus::CONNECTED,
             ReadyState::Closing | ReadyState::Closed => ConnectionStatus::DISCONNECTED,
         }
     }
-}
 
-/// The peer id of the server, as in Godot's multiplayer API.
-const SERVER_PEER_ID: i32 = 1;
+    /// Godot's WebSocketMultiplayerPeer server relays packets between its clients.
+    fn is_server_relay_supported(&self) -> bool {
+        true
+    }
+}
 
 #[godot_api]
 impl RustWebSocketClient {
@@ -320,6 +357,14 @@ impl RustWebSocketClient {
     /// request. Returns [constant OK], or an error for a malformed URL or header, an unsupported
     /// scheme ([constant ERR_INVALID_PARAMETER]) or a connection already in progress
     /// ([constant ERR_ALREADY_IN_USE]); [method get_last_error] says which.
+    ///
+    /// With [param gd_mp_api] [code]true[/code], the client joins a Godot
+    /// [WebSocketMultiplayerPeer] server as a [MultiplayerPeer]: assign it to
+    /// [member MultiplayerAPI.multiplayer_peer] and RPCs, [MultiplayerSpawner] and
+    /// [MultiplayerSynchronizer] work as with Godot's own client. It is connected once the server
+    /// assigned its peer id ([signal MultiplayerPeer.peer_connected] with id 1); a server that
+    /// sends no id within [member handshake_timeout] fails with [signal connection_error].
+    /// [signal data_received] and [signal message_received] are not emitted in this mode.
     #[func]
     fn connect_to_url(
         &mut self,
@@ -328,11 +373,6 @@ impl RustWebSocketClient {
         #[opt(default = false)] gd_mp_api: bool,
         #[opt(default = &PackedStringArray::new())] custom_headers: PackedStringArray,
     ) -> GodotError {
-        if gd_mp_api {
-            self.last_error =
-                "gd_mp_api = true (multiplayer peer mode) is not available yet".into();
-            return GodotError::ERR_UNAVAILABLE;
-        }
         let request = ConnectRequest::new(&url.to_string())
             .and_then(|request| {
                 request.with_protocols(protocols.as_slice().iter().map(GString::to_string))
@@ -360,6 +400,9 @@ impl RustWebSocketClient {
             Ok(()) => {
                 self.last_error.clear();
                 self.current_packet = None;
+                self.multiplayer = gd_mp_api;
+                self.peer_id = 0;
+                self.peer_id_deadline = None;
                 GodotError::OK
             }
             Err(error) => self.refuse(error),
@@ -527,6 +570,10 @@ impl RustWebSocketClient {
     }
 
     fn send_message(&mut self, message: Message) -> GodotError {
+        if self.multiplayer && self.peer_id == 0 {
+            self.last_error = "not connected to the multiplayer server yet".into();
+            return GodotError::ERR_UNCONFIGURED;
+        }
         match self.client.send(message) {
             Ok(()) => GodotError::OK,
             Err(error) => self.refuse(error),
@@ -542,6 +589,28 @@ impl RustWebSocketClient {
         };
         self.last_error = error.to_string();
         code
+    }
+
+    /// Reads the peer id the multiplayer server sends first, or fails the connection.
+    fn take_assigned_peer_id(&mut self) {
+        let Some(message) = self.client.take_message() else {
+            return;
+        };
+        match parse_assigned_peer_id(&message) {
+            Ok(id) => {
+                self.peer_id = id;
+                self.peer_id_deadline = None;
+                self.emit("peer_connected", &[SERVER_PEER_ID.to_variant()]);
+            }
+            Err(error) => self.fail_multiplayer_handshake(error),
+        }
+    }
+
+    fn fail_multiplayer_handshake(&mut self, error: Error) {
+        self.peer_id_deadline = None;
+        self.last_error = error.to_string();
+        self.client.fail(error);
+        self.emit("connection_error", &[]);
     }
 
     fn remember_engine_error(&mut self) {
