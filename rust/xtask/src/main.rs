@@ -233,6 +233,13 @@ fn run_demo(godot: &Godot, addon: &Path) -> Result<(), String> {
     certs::write_demo_certificate(&project.join("certs"))?;
     import(godot, &project)?;
     run_godot(godot, &project, &[], DEMO_TIMEOUT)?;
+    say("chat session finished; now the multiplayer lobby (RPCs over RustWebSocketClient)");
+    run_godot(
+        godot,
+        &project,
+        &["res://multiplayer/lobby.tscn"],
+        DEMO_TIMEOUT,
+    )?;
     say("demo finished");
     Ok(())
 }
