@@ -514,6 +514,10 @@ impl Connection {
                     .unwrap_or_default()
                     .to_owned(),
             },
+            // tungstenite's word for TCP closing before the upgrade response was complete.
+            E::Protocol(ProtocolError::HandshakeIncomplete) => Error::Handshake {
+                detail: "the server closed the connection before answering the upgrade".into(),
+            },
             E::Protocol(ProtocolError::SecWebSocketSubProtocolError(kind)) => Error::SubProtocol {
                 offered: self.request.protocols().to_vec(),
                 server_chose_one: !matches!(kind, SubProtocolError::NoSubProtocol),

@@ -89,3 +89,15 @@ fn a_second_connect_while_connecting_is_refused() {
         .starts_with("a connection is already in progress"));
     open(&mut client);
 }
+
+#[test]
+fn a_server_that_hangs_up_during_the_upgrade_is_named_as_such() {
+    let server = serve_raw(|mut stream| {
+        read_request_head(&mut stream);
+    });
+    let mut client = connect(server, "/");
+    assert_eq!(
+        failure(&mut client),
+        "invalid WebSocket handshake response: the server closed the connection before answering the upgrade"
+    );
+}

@@ -267,8 +267,12 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
         false
     }
 
+    /// [method MultiplayerPeer.close]: disconnects at once (the close handshake finishes in the
+    /// background); as a multiplayer peer, without [signal MultiplayerPeer.peer_disconnected].
     fn close(&mut self) {
         self.disconnect_from_host(1000, GString::new());
+        self.peer_id = 0;
+        self.peer_id_deadline = None;
     }
 
     fn disconnect_peer(&mut self, peer: i32, _force: bool) {
@@ -282,14 +286,18 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
     }
 
     fn get_connection_status(&self) -> ConnectionStatus {
-        match self.client.state() {
-            ReadyState::Connecting => ConnectionStatus::CONNECTING,
-            // A multiplayer peer is connected once the server assigned its id.
-            ReadyState::Open if self.multiplayer && self.peer_id == 0 => {
-                ConnectionStatus::CONNECTING
+        match (self.client.state(), self.multiplayer) {
+            (ReadyState::Connecting, _) => ConnectionStatus::CONNECTING,
+            (ReadyState::Open, false) => ConnectionStatus::CONNECTED,
+            (ReadyState::Closing | ReadyState::Closed, false) => ConnectionStatus::DISCONNECTED,
+            // A multiplayer peer is connected once the server assigned its id, and stays so
+            // through the close handshake: SceneMultiplayer stops polling a disconnected peer,
+            // and must still see peer_disconnected(1) when the close completes.
+            (ReadyState::Open | ReadyState::Closing, true) if self.peer_id != 0 => {
+                ConnectionStatus::CONNECTED
             }
-            ReadyState::Open => ConnectionStatus::CONNECTED,
-            ReadyState::Closing | ReadyState::Closed => ConnectionStatus::DISCONNECTED,
+            (ReadyState::Open, true) => ConnectionStatus::CONNECTING,
+            (ReadyState::Closing | ReadyState::Closed, true) => ConnectionStatus::DISCONNECTED,
         }
     }
 

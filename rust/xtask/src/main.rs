@@ -2,8 +2,10 @@
 //!
 //! - `addon [--release]`: builds the library and leaves `addons/rust_websocket/` complete.
 //! - `demo`: builds the addon, finds or fetches Godot, and runs the sample project headless.
-//! - `test`: every test: formatting, clippy, cargo tests, the headless Godot suite against real
-//!   peers (Godot's own WebSocket server and Python `websockets`), and the demo's session.
+//! - `test`: every test: formatting, clippy, cargo tests, the multiplayer scenarios (separate
+//!   headless Godot processes around a Godot `WebSocketMultiplayerPeer` server), the headless
+//!   Godot suite against real peers (Godot's own WebSocket server and Python `websockets`), and
+//!   the demo's session.
 
 mod certs;
 mod godot;
@@ -14,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::mpsc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use godot::Godot;
 
@@ -28,6 +30,13 @@ const DEMO_TIMEOUT: Duration = Duration::from_secs(120);
 const SUITE_TIMEOUT: Duration = Duration::from_secs(900);
 /// Longest a test peer may take to say it is listening.
 const PEER_START_TIMEOUT: Duration = Duration::from_secs(60);
+/// The multiplayer scenarios (`tests/multiplayer/scenarios.gd`), each a server process and its
+/// client processes; all of them run at the same time.
+const MULTIPLAYER_SCENARIOS: [&str; 4] = ["session", "graceful", "tls", "protocol"];
+/// Seconds after which a multiplayer test process gives up (fails) and exits by itself.
+const MULTIPLAYER_LIFETIME_S: u64 = 40;
+/// Longest a multiplayer scenario may take; then its processes are killed.
+const MULTIPLAYER_TIMEOUT: Duration = Duration::from_secs(60);
 /// Log lines that fail a Godot run even when its exit code is 0.
 const FATAL_LOG_LINES: [&str; 4] = [
     "SCRIPT ERROR",
@@ -257,7 +266,9 @@ fn test() -> Result<(), String> {
     let cargo_counts = cargo_tests()?;
     let addon = build_addon(false)?;
     let godot = locate_godot()?;
-    let suite_counts = godot_suite(&godot, &addon)?;
+    let project = test_project(&godot, &addon)?;
+    let multiplayer_counts = multiplayer_suite(&godot, &project)?;
+    let suite_counts = godot_suite(&godot, &project)?;
     // The sample project's session counts as one more test: it must keep working.
     run_demo(&godot, &addon)?;
     let suite_counts = (suite_counts.0 + 1, suite_counts.1);
@@ -266,12 +277,16 @@ fn test() -> Result<(), String> {
         cargo_counts.0, cargo_counts.1
     ));
     say(format!(
+        "multiplayer suite: {} passed, {} failed",
+        multiplayer_counts.0, multiplayer_counts.1
+    ));
+    say(format!(
         "headless Godot suite and demo: {} passed, {} failed",
         suite_counts.0, suite_counts.1
     ));
     let (passed, failed) = (
-        cargo_counts.0 + suite_counts.0,
-        cargo_counts.1 + suite_counts.1,
+        cargo_counts.0 + multiplayer_counts.0 + suite_counts.0,
+        cargo_counts.1 + multiplayer_counts.1 + suite_counts.1,
     );
     println!("{passed} passed, {failed} failed");
     if failed > 0 {
@@ -404,9 +419,9 @@ fn python_venv() -> Result<PathBuf, String> {
     Ok(python)
 }
 
-/// Builds a fresh project with the addon and the suite, starts the peers, runs the suite, and
-/// returns (passed, failed) from its closing line.
-fn godot_suite(godot: &Godot, addon: &Path) -> Result<(usize, usize), String> {
+/// Builds a fresh, imported project with the addon, the suites, their peers and certificates.
+/// Returns its folder.
+fn test_project(godot: &Godot, addon: &Path) -> Result<PathBuf, String> {
     let project = root().join("target").join("test-project");
     if project.exists() {
         fs::remove_dir_all(&project)
@@ -421,10 +436,19 @@ fn godot_suite(godot: &Godot, addon: &Path) -> Result<(usize, usize), String> {
     install_addon(addon, &project)?;
     copy_dir(&root().join("tests/godot"), &project.join("tests/godot"))?;
     copy_dir(&root().join("tests/peers"), &project.join("tests/peers"))?;
-    let certificates = project.join("tests/certs");
-    certs::write_test_certificates(&certificates)?;
+    copy_dir(
+        &root().join("tests/multiplayer"),
+        &project.join("tests/multiplayer"),
+    )?;
+    certs::write_test_certificates(&project.join("tests/certs"))?;
     import(godot, &project)?;
+    Ok(project)
+}
 
+/// Starts the peers, runs the headless suite in `project` (see [`test_project`]), and returns
+/// (passed, failed) from its closing line.
+fn godot_suite(godot: &Godot, project: &Path) -> Result<(usize, usize), String> {
+    let certificates = project.join("tests/certs");
     let python = python_venv()?;
     let mut python_server = Command::new(python);
     python_server
@@ -444,7 +468,7 @@ fn godot_suite(godot: &Godot, addon: &Path) -> Result<(usize, usize), String> {
     godot_server
         .arg("--headless")
         .arg("--path")
-        .arg(&project)
+        .arg(project)
         .args([
             "--script",
             "res://tests/peers/godot_server.gd",
@@ -462,7 +486,7 @@ fn godot_suite(godot: &Godot, addon: &Path) -> Result<(usize, usize), String> {
         format!("--py-tls={}", python_tls.join(",")),
     ];
     let suite_args: Vec<&str> = suite_args.iter().map(String::as_str).collect();
-    let log = run_godot(godot, &project, &suite_args, SUITE_TIMEOUT)?;
+    let log = run_godot(godot, project, &suite_args, SUITE_TIMEOUT)?;
     let closing = log
         .lines()
         .rev()
@@ -472,4 +496,215 @@ fn godot_suite(godot: &Godot, addon: &Path) -> Result<(usize, usize), String> {
         count_before(closing, " passed"),
         count_before(closing, " failed"),
     ))
+}
+
+/// Runs every multiplayer scenario of `tests/multiplayer/` at the same time, each a server
+/// process and its client processes (headless Godot in `project`), and returns (passed, failed):
+/// the sum of the processes' closing lines, plus one failure for each process that did not end
+/// well (no closing line, a fatal log line, a crash, or still running at the timeout).
+fn multiplayer_suite(godot: &Godot, project: &Path) -> Result<(usize, usize), String> {
+    let started = Instant::now();
+    say(format!(
+        "running the multiplayer scenarios {} at the same time",
+        MULTIPLAYER_SCENARIOS.join(", ")
+    ));
+    let results: Vec<Result<(usize, usize), String>> = thread::scope(|scope| {
+        let runs: Vec<_> = MULTIPLAYER_SCENARIOS
+            .iter()
+            .map(|scenario| scope.spawn(move || run_scenario(godot, project, scenario)))
+            .collect();
+        runs.into_iter()
+            .map(|run| {
+                run.join()
+                    .unwrap_or_else(|_| Err("a multiplayer scenario thread panicked".into()))
+            })
+            .collect()
+    });
+    let mut counts = (0, 0);
+    for result in results {
+        let (passed, failed) = result?;
+        counts = (counts.0 + passed, counts.1 + failed);
+    }
+    say(format!(
+        "multiplayer scenarios took {:.1} s: {} passed, {} failed",
+        started.elapsed().as_secs_f64(),
+        counts.0,
+        counts.1
+    ));
+    Ok(counts)
+}
+
+/// Runs one multiplayer scenario: starts `mp_server.gd`, reads the `CLIENT <name>` lines it
+/// prints before `READY <port>`, starts `mp_client.gd` for each of those clients, and waits for
+/// all of them (killing what still runs after [`MULTIPLAYER_TIMEOUT`]).
+fn run_scenario(godot: &Godot, project: &Path, scenario: &str) -> Result<(usize, usize), String> {
+    let deadline = Instant::now() + MULTIPLAYER_TIMEOUT;
+    let scenario_arg = format!("--scenario={scenario}");
+    let mut server = MultiplayerProcess::start(
+        godot,
+        project,
+        format!("{scenario}/server"),
+        "mp_server.gd",
+        std::slice::from_ref(&scenario_arg),
+    )?;
+    let mut clients = Vec::new();
+    let mut port = None;
+    let ready_deadline = deadline.min(Instant::now() + PEER_START_TIMEOUT);
+    while port.is_none() {
+        let Some(line) = server.next_line(ready_deadline) else {
+            break;
+        };
+        if let Some(name) = line.strip_prefix("CLIENT ") {
+            clients.push(name.trim().to_owned());
+        } else if let Some(number) = line.strip_prefix("READY ") {
+            port = number.trim().parse::<u16>().ok();
+        }
+    }
+    let mut processes = vec![server];
+    if let Some(port) = port {
+        for name in &clients {
+            processes.push(MultiplayerProcess::start(
+                godot,
+                project,
+                format!("{scenario}/{name}"),
+                "mp_client.gd",
+                &[
+                    scenario_arg.clone(),
+                    format!("--name={name}"),
+                    format!("--port={port}"),
+                ],
+            )?);
+        }
+    } else {
+        processes[0]
+            .problems
+            .push("printed no READY <port> line".into());
+    }
+    let mut counts = (0, 0);
+    for process in &mut processes {
+        let (passed, failed) = process.finish(deadline);
+        counts = (counts.0 + passed, counts.1 + failed);
+    }
+    Ok(counts)
+}
+
+/// A Godot process of the multiplayer suite, killed when dropped. Its stdout and stderr lines
+/// are echoed as they come, labelled `[<scenario>/<process>]`, and kept for judging it.
+struct MultiplayerProcess {
+    label: String,
+    peer: Peer,
+    lines: mpsc::Receiver<String>,
+    log: Vec<String>,
+    problems: Vec<String>,
+}
+
+impl MultiplayerProcess {
+    fn start(
+        godot: &Godot,
+        project: &Path,
+        label: String,
+        script: &str,
+        args: &[String],
+    ) -> Result<Self, String> {
+        let mut command = godot.command();
+        command
+            .arg("--headless")
+            .arg("--path")
+            .arg(project)
+            .arg("--script")
+            .arg(format!("res://tests/multiplayer/{script}"))
+            .arg("--")
+            .args(args)
+            .arg(format!("--lifetime={MULTIPLAYER_LIFETIME_S}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        say(format!("starting {label}: {}", godot::show_cmd(&command)));
+        let mut child = command
+            .spawn()
+            .map_err(|e| format!("cannot start {label}: {e}"))?;
+        let (sender, lines) = mpsc::channel();
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let peer = Peer { child };
+        for pipe in [
+            Box::new(stdout) as Box<dyn std::io::Read + Send>,
+            Box::new(stderr),
+        ] {
+            let (label, sender) = (label.clone(), sender.clone());
+            thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    if !line.trim().is_empty() {
+                        println!("[{label}] {line}");
+                    }
+                    let _ = sender.send(line);
+                }
+            });
+        }
+        Ok(Self {
+            label,
+            peer,
+            lines,
+            log: Vec::new(),
+            problems: Vec::new(),
+        })
+    }
+
+    /// The next line of output, or `None` once the output ended or at `deadline`.
+    fn next_line(&mut self, deadline: Instant) -> Option<String> {
+        let wait = deadline.saturating_duration_since(Instant::now());
+        let line = self.lines.recv_timeout(wait).ok()?;
+        self.log.push(line.clone());
+        Some(line)
+    }
+
+    /// Reads the rest of the output, waits for the process to exit (killing it at `deadline`),
+    /// and returns (passed, failed): its closing line, plus one failure if it did not end well.
+    fn finish(&mut self, deadline: Instant) -> (usize, usize) {
+        while self.next_line(deadline).is_some() {}
+        let status = loop {
+            match self.peer.child.try_wait() {
+                Ok(Some(status)) => break Some(status),
+                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(20)),
+                _ => break None,
+            }
+        };
+        let closing = self.log.iter().rev().find(|line| {
+            line.starts_with(|c: char| c.is_ascii_digit())
+                && line.contains(" passed, ")
+                && line.ends_with(" failed")
+        });
+        let mut counts = closing.map_or((0, 0), |line| {
+            (count_before(line, " passed"), count_before(line, " failed"))
+        });
+        if closing.is_none() {
+            self.problems
+                .push("printed no `N passed, M failed` line".into());
+        }
+        if let Some(line) = self
+            .log
+            .iter()
+            .find(|line| FATAL_LOG_LINES.iter().any(|fatal| line.contains(fatal)))
+        {
+            self.problems.push(format!("logged: {}", line.trim()));
+        }
+        match status {
+            None => {
+                let _ = self.peer.child.kill();
+                self.problems.push(format!(
+                    "still running after {} s; killed",
+                    MULTIPLAYER_TIMEOUT.as_secs()
+                ));
+            }
+            Some(status) if !status.success() && counts.1 == 0 => {
+                self.problems.push(format!("exited with {status}"));
+            }
+            Some(_) => {}
+        }
+        if !self.problems.is_empty() {
+            println!("FAIL {}: {}", self.label, self.problems.join("; "));
+            counts.1 += 1;
+        }
+        counts
+    }
 }
