@@ -182,6 +182,7 @@ func _refused() -> void:
 		begin_check("refusal_explained")
 		expect(error.contains("closed the connection"), "get_last_error() should say that the server closed the connection without answering the upgrade; it is \"%s\"" % error)
 		end_check()
+	FileAccess.open(refusal_marker(process_name), FileAccess.WRITE)
 
 
 ## The server's roster: this client's id is what the server saw; the others joined (relay).

@@ -181,6 +181,12 @@ func show(value: Variant) -> String:
 
 ## Waits frame by frame (the SceneTree polls the multiplayer peer every frame) until condition
 ## returns true (returns true), or timeout_s passed or the lifetime is over (returns false).
+## The file a client that expects to be refused writes once it has tried, so the server stays
+## up until then (it cannot see a refused upgrade). Shared through user://.
+func refusal_marker(client_name: String) -> String:
+	return "user://mp_%s_%s.refused" % [scenario_name, client_name]
+
+
 func wait_until(condition: Callable, timeout_s := WAIT_S) -> bool:
 	var deadline := Time.get_ticks_msec() + int(timeout_s * 1000.0)
 	while not condition.call():

@@ -33,6 +33,9 @@ func play() -> void:
 		return
 	main.multiplayer.peer_connected.connect(_on_peer_connected)
 	main.multiplayer.peer_disconnected.connect(_on_peer_disconnected)
+	var refused := _refused_clients()
+	for client_name in refused:
+		DirAccess.remove_absolute(refusal_marker(client_name))
 	for client_name in scenario["clients"]:
 		print("CLIENT ", client_name)
 	print("READY %d" % port)
@@ -53,6 +56,14 @@ func play() -> void:
 			await _shutdown(step == "shutdown:graceful")
 		else:
 			_late.append("unknown phase " + step)
+	if not refused.is_empty():
+		phase = "refusals"
+		# Clients that expect to be refused may start after the others finished: stay up for them.
+		begin_check("refused_clients_tried")
+		for client_name in refused:
+			var tried := func(): return FileAccess.file_exists(refusal_marker(client_name))
+			expect(await wait_until(tried), "%s did not try to connect" % client_name)
+		end_check()
 	phase = "end"
 	begin_check("all_phases_completed")
 	expect(_late.is_empty(), "not finished in time: " + ", ".join(_late))
@@ -61,6 +72,15 @@ func play() -> void:
 
 func close_peer() -> void:
 	_peer.close()
+
+
+## The clients of the scenario that expect the server to refuse them.
+func _refused_clients() -> Array[String]:
+	var refused: Array[String] = []
+	for client_name: String in scenario["clients"]:
+		if scenario["clients"][client_name].get("refused", false):
+			refused.append(client_name)
+	return refused
 
 
 func _listen() -> bool:

@@ -179,6 +179,13 @@ fn locate_godot() -> Result<Godot, String> {
     godot::locate(&root().join("target").join("godot"))
 }
 
+/// A command that starts Godot headless in `project`; callers add their own arguments.
+fn headless_godot(godot: &Godot, project: &Path) -> Command {
+    let mut command = godot.command();
+    command.arg("--headless").arg("--path").arg(project);
+    command
+}
+
 /// Runs Godot headless with `args` in `project`, prints its log, and fails on a non-zero exit
 /// or a fatal line in the log. Returns the log.
 fn run_godot(
@@ -187,12 +194,8 @@ fn run_godot(
     args: &[&str],
     timeout: Duration,
 ) -> Result<String, String> {
-    let mut command = godot.command();
-    command
-        .arg("--headless")
-        .arg("--path")
-        .arg(project)
-        .args(args);
+    let mut command = headless_godot(godot, project);
+    command.args(args);
     say(format!("running Godot: {}", args.join(" ")));
     let output = godot::output_with_timeout(command, timeout)?;
     let log = format!(
@@ -464,17 +467,13 @@ fn godot_suite(godot: &Godot, project: &Path) -> Result<(usize, usize), String> 
         .filter_map(|rest| rest.split_once(' '))
         .map(|(name, port)| format!("{name}:{}", port.trim()))
         .collect();
-    let mut godot_server = godot.command();
-    godot_server
-        .arg("--headless")
-        .arg("--path")
-        .arg(project)
-        .args([
-            "--script",
-            "res://tests/peers/godot_server.gd",
-            "--",
-            "--port=0",
-        ]);
+    let mut godot_server = headless_godot(godot, project);
+    godot_server.args([
+        "--script",
+        "res://tests/peers/godot_server.gd",
+        "--",
+        "--port=0",
+    ]);
     let (_godot_peer, godot_port, _) = start_peer("Godot WebSocketPeer server", godot_server)?;
 
     let suite_args = [
@@ -606,11 +605,8 @@ impl MultiplayerProcess {
         script: &str,
         args: &[String],
     ) -> Result<Self, String> {
-        let mut command = godot.command();
+        let mut command = headless_godot(godot, project);
         command
-            .arg("--headless")
-            .arg("--path")
-            .arg(project)
             .arg("--script")
             .arg(format!("res://tests/multiplayer/{script}"))
             .arg("--")
