@@ -185,3 +185,25 @@ func _check_many_messages(url: String) -> void:
 	assert_eq(out_of_order, -1, "first message out of order or altered")
 	note("%d messages sent and echoed in order in %d ms; the last echo came %d frames after the last send" % [
 		COUNT, Time.get_ticks_msec() - started, frames])
+
+
+## A loading screen blocks the game's main thread for 5 s while a strict server pings every 0.5 s
+## and drops clients whose pong is over 1 s late. The background I/O thread answers the pings,
+## so the connection survives, and every message sent during the stall arrives in order after it.
+## (Godot's own WebSocketPeer only answers pings from poll(), so it is dropped here.)
+func test_a_five_second_main_thread_stall_keeps_the_connection_and_every_message() -> void:
+	var ws := await open(py_url("/strict_pings?seconds=7"))
+	if not ws.is_open():
+		return
+	OS.delay_msec(5000)
+	var done := func(): return ws.payloads.any(func(p): return p is String and p.begins_with("done ")) or ws.ended()
+	assert_true(await wait_for(done), "the server's \"done\" message must arrive")
+	assert_eq(ws.count("server_close_request"), 0, "server_close_request (the server drops clients without a pong)")
+	assert_eq(ws.client.get_ready_state(), RustWebSocketClient.STATE_OPEN, "state after the stall")
+	var ticks: Array = ws.payloads.filter(func(p): return p is String and p.begins_with("tick "))
+	var last: String = ws.payloads.back() if not ws.payloads.is_empty() else ""
+	assert_eq(last, "done %d" % ticks.size(), "the last message counts every tick sent")
+	for i in ticks.size():
+		if not assert_eq(ticks[i], "tick %d" % i, "message %d" % i):
+			break
+	note("survived a 5 s stall; %d messages sent during and around it arrived in order" % ticks.size())

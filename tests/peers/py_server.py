@@ -23,6 +23,9 @@ What a connection does depends on its request path:
                               message's index (little-endian); then closes with C/R if given,
                               else waits for the client to close
   /drop                       aborts the TCP connection right after the handshake (no close frame)
+  /strict_pings?seconds=S     a strict heartbeat: pings every 0.5 s and closes with 4008 "no pong
+                              within 1 s" when a pong is late; meanwhile sends "tick <n>" every
+                              0.1 s; after S seconds (default 7) sends "done <count>" and waits
   /record?id=X                records every message received and the client's close frame under X
                               (sends nothing)
   /received?id=X              waits (up to 10 s) until the /record?id=X connection has ended, then
@@ -55,6 +58,7 @@ PATHS = {
     "/ping",
     "/push",
     "/drop",
+    "/strict_pings",
     "/record",
     "/received",
 }
@@ -140,6 +144,32 @@ async def handle_received(connection, query):
     await echo(connection)
 
 
+async def strict_pings(connection, seconds):
+    """Drops a client that answers a ping later than 1 s, while streaming numbered messages."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    next_ping = loop.time()
+    unanswered = []  # (deadline, pong waiter)
+    sent = 0
+    try:
+        while loop.time() < end:
+            now = loop.time()
+            if any(not waiter.done() and now > deadline for deadline, waiter in unanswered):
+                await connection.close(4008, "no pong within 1 s")
+                return
+            unanswered = [(deadline, waiter) for deadline, waiter in unanswered if not waiter.done()]
+            if now >= next_ping:
+                unanswered.append((now + 1.0, await connection.ping()))
+                next_ping = now + 0.5
+            await connection.send(f"tick {sent}")
+            sent += 1
+            await asyncio.sleep(0.1)
+        await connection.send(f"done {sent}")
+    except ConnectionClosed:
+        return
+    await wait_closed(connection)
+
+
 async def handler(connection):
     path, query = split_path(connection)
     logging.info("connection to %s", connection.request.path)
@@ -175,6 +205,8 @@ async def handler(connection):
             await wait_closed(connection)
     elif path == "/drop":
         connection.transport.abort()
+    elif path == "/strict_pings":
+        await strict_pings(connection, float(query.get("seconds", "7")))
     elif path == "/record":
         await handle_record(connection, query)
     elif path == "/received":
