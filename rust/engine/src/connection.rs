@@ -230,13 +230,7 @@ impl Connection {
                 self.drive_connect(registry, id, tcp, addr, untried)
             }
             Phase::Upgrading { handshake, peer } => self.drive_upgrade(handshake.handshake(), peer),
-            Phase::Open(mut socket) => match self.drive_open(&mut socket) {
-                Ok(()) => self.phase = Phase::Open(socket),
-                Err(ending) => {
-                    self.phase = Phase::Open(socket);
-                    self.finish(ending);
-                }
-            },
+            Phase::Open(socket) => self.serve_open(socket),
             other => self.phase = other,
         }
     }
@@ -325,21 +319,23 @@ impl Connection {
                     peer,
                     tls,
                 });
-                let mut socket = Box::new(socket);
                 // Data that arrived with the upgrade response is already buffered: read it now,
                 // as no readiness event will announce it.
-                match self.drive_open(&mut socket) {
-                    Ok(()) => self.phase = Phase::Open(socket),
-                    Err(ending) => {
-                        self.phase = Phase::Open(socket);
-                        self.finish(ending);
-                    }
-                }
+                self.serve_open(Box::new(socket));
             }
             Err(HandshakeError::Interrupted(handshake)) => {
                 self.phase = Phase::Upgrading { handshake, peer }
             }
             Err(HandshakeError::Failure(error)) => self.fail(self.handshake_error(error)),
+        }
+    }
+
+    /// Drives an open connection and keeps it in `phase`, finishing it if it ended.
+    fn serve_open(&mut self, mut socket: Box<WebSocket<Transport>>) {
+        let ended = self.drive_open(&mut socket).err();
+        self.phase = Phase::Open(socket);
+        if let Some(ending) = ended {
+            self.finish(ending);
         }
     }
 
@@ -596,8 +592,8 @@ impl Connection {
         });
     }
 
-    /// Releases the socket. Called when the game dropped the client, at shutdown, and for
-    /// finished connections. An open connection gets a best-effort close frame first.
+    /// Releases the socket of a connection that has not finished, when the game dropped the
+    /// client or at shutdown. An open connection gets a best-effort close frame first.
     pub(crate) fn abandon(&mut self, registry: &Registry) {
         match std::mem::replace(&mut self.phase, Phase::Finished) {
             Phase::Connecting { mut tcp, .. } => {

@@ -248,9 +248,8 @@ impl EventLoop {
             return;
         };
         if connection.is_finished() {
-            if let Some(mut connection) = self.connections.remove(&id) {
-                connection.abandon(self.poll.registry());
-            }
+            // A finished connection has already dropped its socket.
+            self.connections.remove(&id);
         } else if let Some(deadline) = connection.take_new_deadline() {
             self.deadlines.push(Reverse((deadline, id)));
         }
