@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use crate::link::{Incoming, Link};
+use crate::link::{Incoming, Link, Outbound};
 use crate::reactor::{self, Command, Reactor};
 use crate::{Config, ConnectRequest, Error, Message, TlsInfo};
 
@@ -73,6 +73,15 @@ struct Session {
     link: Arc<Link>,
     reactor: Reactor,
     inbound_queue_limit: usize,
+}
+
+impl Session {
+    /// Hands `item` to the I/O thread, waking it unless it was already told.
+    fn post(&self, item: Outbound) {
+        if self.link.post(item) {
+            self.reactor.submit(Command::Serve { id: self.id });
+        }
+    }
 }
 
 impl Drop for Session {
@@ -159,11 +168,7 @@ impl Client {
     pub fn send(&mut self, message: Message) -> Result<(), Error> {
         match (&self.session, self.state) {
             (Some(session), ReadyState::Open) => {
-                session.link.add_outbound(message.len());
-                session.reactor.submit(Command::Send {
-                    id: session.id,
-                    message,
-                });
+                session.post(Outbound::Message(message));
                 Ok(())
             }
             _ => Err(Error::NotOpen),
@@ -182,8 +187,7 @@ impl Client {
         }
         match (&self.session, self.state) {
             (Some(session), ReadyState::Connecting | ReadyState::Open) => {
-                session.reactor.submit(Command::Close {
-                    id: session.id,
+                session.post(Outbound::Close {
                     code: code as u16,
                     reason: reason.to_owned(),
                 });
@@ -201,8 +205,7 @@ impl Client {
         if let (Some(session), ReadyState::Connecting | ReadyState::Open) =
             (&self.session, self.state)
         {
-            session.reactor.submit(Command::Close {
-                id: session.id,
+            session.post(Outbound::Close {
                 code: CLOSE_PROTOCOL_ERROR,
                 reason: String::new(),
             });
@@ -273,9 +276,7 @@ impl Client {
                 .link
                 .release_inbound(message.len(), session.inbound_queue_limit)
             {
-                session
-                    .reactor
-                    .submit(Command::ResumeReading { id: session.id });
+                session.reactor.submit(Command::Serve { id: session.id });
             }
         }
         Some(message)

@@ -15,7 +15,7 @@ use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tungstenite::{error::ProtocolError, error::SubProtocolError, WebSocket};
 
-use crate::link::{Incoming, Link};
+use crate::link::{Incoming, Link, Outbound};
 use crate::transport::Transport;
 use crate::{Config, ConnectRequest, Error, Message};
 
@@ -29,12 +29,6 @@ const WRITE_BATCH_BYTES: usize = 64 * 1024;
 /// tungstenite's read buffer: what one read system call can take in. Kept modest because it is
 /// allocated for every connection.
 const READ_BUFFER_BYTES: usize = 16 * 1024;
-
-/// What the game asked to send, in order.
-enum Outbound {
-    Message(Message),
-    Close { code: u16, reason: String },
-}
 
 enum Phase {
     /// Waiting for the resolver.
@@ -158,22 +152,6 @@ impl Connection {
         });
     }
 
-    pub(crate) fn queue_message(&mut self, message: Message) {
-        self.outbound.push_back(Outbound::Message(message));
-    }
-
-    pub(crate) fn queue_close(&mut self, code: u16, reason: String) {
-        if matches!(self.phase, Phase::Open(_)) {
-            self.outbound.push_back(Outbound::Close { code, reason });
-        } else if !matches!(self.phase, Phase::Finished) {
-            // Closing before the connection opened abandons the attempt.
-            self.finish(Ending {
-                clean: false,
-                error: None,
-            });
-        }
-    }
-
     pub(crate) fn is_finished(&self) -> bool {
         matches!(self.phase, Phase::Finished)
     }
@@ -223,8 +201,23 @@ impl Connection {
         }
     }
 
-    /// Makes whatever progress the socket allows now.
+    /// Takes what the game posted and makes whatever progress the socket allows now.
     pub(crate) fn drive(&mut self, registry: &Registry, id: u64) {
+        self.link.take_outbox(&mut self.outbound);
+        let opened = matches!(self.phase, Phase::Open(_) | Phase::Finished);
+        if !opened
+            && self
+                .outbound
+                .iter()
+                .any(|item| matches!(item, Outbound::Close { .. }))
+        {
+            // Closing before the connection opened abandons the attempt.
+            self.abandon(registry);
+            return self.finish(Ending {
+                clean: false,
+                error: None,
+            });
+        }
         match std::mem::replace(&mut self.phase, Phase::Finished) {
             Phase::Connecting { tcp, addr, untried } => {
                 self.drive_connect(registry, id, tcp, addr, untried)

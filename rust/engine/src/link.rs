@@ -12,6 +12,12 @@ use crate::{Error, Message, TlsInfo};
 /// by the inbound limit too (roughly what a queued message costs in memory).
 pub(crate) const QUEUED_MESSAGE_OVERHEAD: usize = 64;
 
+/// What the game asked to send, in order.
+pub(crate) enum Outbound {
+    Message(Message),
+    Close { code: u16, reason: String },
+}
+
 /// What the I/O thread tells the game, in order.
 #[derive(Debug)]
 pub(crate) enum Incoming {
@@ -46,6 +52,11 @@ pub(crate) struct Link {
     reading_paused: AtomicBool,
     /// Payload bytes the game sent that the I/O thread has not handed to the socket yet.
     outbound_bytes: AtomicUsize,
+    /// What the game posted and the I/O thread has not taken yet.
+    outbox: Mutex<VecDeque<Outbound>>,
+    /// Set from the game's post that announced the outbox until the I/O thread takes it, so a
+    /// burst of sends costs one command and one wake-up.
+    outbox_announced: AtomicBool,
 }
 
 impl Link {
@@ -106,8 +117,33 @@ impl Link {
             && self.reading_paused.swap(false, Ordering::SeqCst)
     }
 
-    pub(crate) fn add_outbound(&self, len: usize) {
-        self.outbound_bytes.fetch_add(len, Ordering::Relaxed);
+    /// Called by the game: queues `item` for the I/O thread. Returns true when the I/O thread
+    /// must be told (the outbox was not announced yet).
+    pub(crate) fn post(&self, item: Outbound) -> bool {
+        if let Outbound::Message(message) = &item {
+            self.outbound_bytes
+                .fetch_add(message.len(), Ordering::Relaxed);
+        }
+        self.outbox
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push_back(item);
+        !self.outbox_announced.swap(true, Ordering::AcqRel)
+    }
+
+    /// Called by the I/O thread: appends everything the game posted to `out`.
+    pub(crate) fn take_outbox(&self, out: &mut VecDeque<Outbound>) {
+        // Cleared first: a post that lands after the take below announces itself again.
+        self.outbox_announced.store(false, Ordering::Release);
+        let mut outbox = self
+            .outbox
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if out.is_empty() {
+            mem::swap(out, &mut outbox);
+        } else {
+            out.extend(outbox.drain(..));
+        }
     }
 
     pub(crate) fn remove_outbound(&self, len: usize) {

@@ -20,7 +20,7 @@ use mio::{Events, Poll, Token, Waker};
 use crate::connection::Connection;
 use crate::link::Link;
 use crate::resolver::Resolver;
-use crate::{Config, ConnectRequest, Message};
+use crate::{Config, ConnectRequest};
 
 /// The token of the waker; connection tokens are their ids, which count up from 0.
 const WAKE_TOKEN: Token = Token(usize::MAX);
@@ -36,16 +36,8 @@ pub(crate) enum Command {
         config: Box<Config>,
         link: Arc<Link>,
     },
-    Send {
-        id: u64,
-        message: Message,
-    },
-    Close {
-        id: u64,
-        code: u16,
-        reason: String,
-    },
-    ResumeReading {
+    /// The connection has work: the game posted to its outbox, or reading may resume.
+    Serve {
         id: u64,
     },
     Drop {
@@ -102,6 +94,7 @@ pub(crate) fn reactor() -> io::Result<Reactor> {
         reactor: reactor.clone(),
         resolver: None,
         connections: HashMap::new(),
+        ready: Vec::new(),
         deadlines: BinaryHeap::new(),
     };
     let thread = thread::Builder::new()
@@ -131,6 +124,9 @@ struct EventLoop {
     /// Started on the first connection that needs a name resolved.
     resolver: Option<Resolver>,
     connections: HashMap<u64, Connection>,
+    /// Connections to drive before the loop sleeps again: each is driven once per turn, however
+    /// many readiness events and commands it got.
+    ready: Vec<u64>,
     /// Connection deadlines, earliest first; stale entries are skipped when they come due.
     deadlines: BinaryHeap<Reverse<(Instant, u64)>>,
 }
@@ -150,11 +146,12 @@ impl EventLoop {
                     return;
                 }
             }
-            for event in events.iter() {
-                if event.token() != WAKE_TOKEN {
-                    self.drive(event.token().0 as u64);
-                }
-            }
+            self.ready.extend(
+                events
+                    .iter()
+                    .filter(|event| event.token() != WAKE_TOKEN)
+                    .map(|event| event.token().0 as u64),
+            );
             // Clear before draining: a command submitted after the drain then wakes us again.
             self.reactor.wake_pending.store(false, Ordering::SeqCst);
             while let Ok(command) = self.inbox.try_recv() {
@@ -163,6 +160,12 @@ impl EventLoop {
                     return;
                 }
             }
+            self.ready.sort_unstable();
+            self.ready.dedup();
+            for index in 0..self.ready.len() {
+                self.drive(self.ready[index]);
+            }
+            self.ready.clear();
             self.expire_deadlines();
         }
     }
@@ -188,19 +191,7 @@ impl EventLoop {
                 }
                 self.settle(id);
             }
-            Command::Send { id, message } => {
-                if let Some(connection) = self.connections.get_mut(&id) {
-                    connection.queue_message(message);
-                }
-                self.drive(id);
-            }
-            Command::Close { id, code, reason } => {
-                if let Some(connection) = self.connections.get_mut(&id) {
-                    connection.queue_close(code, reason);
-                }
-                self.drive(id);
-            }
-            Command::ResumeReading { id } => self.drive(id),
+            Command::Serve { id } => self.ready.push(id),
             Command::Drop { id } => {
                 if let Some(mut connection) = self.connections.remove(&id) {
                     connection.abandon(self.poll.registry());
