@@ -123,7 +123,7 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
 
     /// Emits the signals for everything that happened since the last call. Never blocks.
     fn poll(&mut self) {
-        let mut payload_listeners = None;
+        let mut listeners = None;
         while let Some(event) = self.client.poll_event() {
             match event {
                 Event::Opened { protocol } => {
@@ -140,24 +140,22 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
                     }
                 }
                 Event::MessageReceived => {
-                    let deliver = *payload_listeners.get_or_insert_with(|| {
-                        !self
-                            .base()
-                            .get_signal_connection_list("message_received")
-                            .is_empty()
-                    });
-                    let payload = if deliver {
-                        self.client.take_message()
-                    } else {
-                        None
-                    };
-                    match payload {
-                        Some(message) => {
+                    // Looked up once per poll, and only when a message came.
+                    let (to_message_received, to_data_received) =
+                        *listeners.get_or_insert_with(|| {
+                            (
+                                self.has_listeners("message_received"),
+                                self.has_listeners("data_received"),
+                            )
+                        });
+                    if to_message_received {
+                        if let Some(message) = self.client.take_message() {
                             let is_text = message.is_text();
                             let args = [message_to_variant(&message), is_text.to_variant()];
                             self.emit("message_received", &args);
                         }
-                        None => self.emit("data_received", &[]),
+                    } else if to_data_received {
+                        self.emit("data_received", &[]);
                     }
                 }
                 Event::CloseRequested { code, reason } => self.emit(
@@ -572,6 +570,10 @@ impl RustWebSocketClient {
 }
 
 impl RustWebSocketClient {
+    fn has_listeners(&self, signal: &str) -> bool {
+        !self.base().get_signal_connection_list(signal).is_empty()
+    }
+
     fn emit(&mut self, signal: &str, args: &[Variant]) {
         // `base_mut()` lets signal handlers call back into this object (e.g. `get_packet()`).
         self.base_mut().emit_signal(signal, args);
