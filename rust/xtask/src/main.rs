@@ -5,8 +5,10 @@
 //! - `test`: every test: formatting, clippy, cargo tests, the multiplayer scenarios (separate
 //!   headless Godot processes around a Godot `WebSocketMultiplayerPeer` server), the headless
 //!   Godot suite against real peers (Godot's own WebSocket server and Python `websockets`), and
-//!   the demo's session.
+//!   the demo's session, and the benchmarks' smoke run.
+//! - `bench [--smoke]`: the benchmarks side by side with Godot's WebSocketPeer (see `bench.rs`).
 
+mod bench;
 mod certs;
 mod godot;
 
@@ -51,7 +53,15 @@ fn main() -> ExitCode {
         Some("addon") => build_addon(args.iter().any(|a| a == "--release")).map(|_| ()),
         Some("demo") => demo(),
         Some("test") => test(),
-        _ => Err("usage: cargo xtask <addon [--release] | demo | test>".into()),
+        Some("bench") => {
+            let smoke = args.iter().any(|a| a == "--smoke");
+            match bench::bench(smoke) {
+                Ok((_, 0)) => Ok(()),
+                Ok((_, failed)) => Err(format!("{failed} benchmark runs failed")),
+                Err(error) => Err(error),
+            }
+        }
+        _ => Err("usage: cargo xtask <addon [--release] | demo | test | bench [--smoke]>".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -275,6 +285,8 @@ fn test() -> Result<(), String> {
     // The sample project's session counts as one more test: it must keep working.
     run_demo(&godot, &addon)?;
     let suite_counts = (suite_counts.0 + 1, suite_counts.1);
+    // The benchmark harness with tiny counts: each run that produces its figures passes.
+    let bench_counts = bench::bench(true)?;
     say(format!(
         "cargo tests: {} passed, {} failed",
         cargo_counts.0, cargo_counts.1
@@ -287,9 +299,13 @@ fn test() -> Result<(), String> {
         "headless Godot suite and demo: {} passed, {} failed",
         suite_counts.0, suite_counts.1
     ));
+    say(format!(
+        "benchmark smoke runs: {} passed, {} failed",
+        bench_counts.0, bench_counts.1
+    ));
     let (passed, failed) = (
-        cargo_counts.0 + multiplayer_counts.0 + suite_counts.0,
-        cargo_counts.1 + multiplayer_counts.1 + suite_counts.1,
+        cargo_counts.0 + multiplayer_counts.0 + suite_counts.0 + bench_counts.0,
+        cargo_counts.1 + multiplayer_counts.1 + suite_counts.1 + bench_counts.1,
     );
     println!("{passed} passed, {failed} failed");
     if failed > 0 {
@@ -422,10 +438,9 @@ fn python_venv() -> Result<PathBuf, String> {
     Ok(python)
 }
 
-/// Builds a fresh, imported project with the addon, the suites, their peers and certificates.
-/// Returns its folder.
-fn test_project(godot: &Godot, addon: &Path) -> Result<PathBuf, String> {
-    let project = root().join("target").join("test-project");
+/// Makes `target/<folder>` a new, empty project named `title` with the addon installed.
+fn new_project(folder: &str, title: &str, addon: &Path) -> Result<PathBuf, String> {
+    let project = root().join("target").join(folder);
     if project.exists() {
         fs::remove_dir_all(&project)
             .map_err(|e| format!("cannot remove {}: {e}", project.display()))?;
@@ -433,10 +448,17 @@ fn test_project(godot: &Godot, addon: &Path) -> Result<PathBuf, String> {
     fs::create_dir_all(&project).map_err(|e| e.to_string())?;
     fs::write(
         project.join("project.godot"),
-        "config_version=5\n\n[application]\nconfig/name=\"rust_websocket tests\"\n",
+        format!("config_version=5\n\n[application]\nconfig/name=\"{title}\"\n"),
     )
     .map_err(|e| e.to_string())?;
     install_addon(addon, &project)?;
+    Ok(project)
+}
+
+/// Builds a fresh, imported project with the addon, the suites, their peers and certificates.
+/// Returns its folder.
+fn test_project(godot: &Godot, addon: &Path) -> Result<PathBuf, String> {
+    let project = new_project("test-project", "rust_websocket tests", addon)?;
     copy_dir(&root().join("tests/godot"), &project.join("tests/godot"))?;
     copy_dir(&root().join("tests/peers"), &project.join("tests/peers"))?;
     copy_dir(
