@@ -7,7 +7,8 @@
 //! and a plain tungstenite client, the limit (`rust/bench/src/bin/bench_client.rs`). A benchmark
 //! measures and reports; nothing here fails on a time. `--smoke` runs every scenario once with
 //! tiny counts on the debug build and writes to `target/bench-smoke/`, so the test command keeps
-//! the harness working.
+//! the harness working. `--only=TEXT` (scenario titles containing it), `--contender=KEY` and
+//! `--runs=N` narrow a run while working on one figure; its results go to `target/bench-partial/`.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -314,9 +315,21 @@ struct Server {
 /// What one run printed: metric → value.
 type Figures = HashMap<String, f64>;
 
-/// Runs the benchmark. `smoke`: once, tiny counts, debug build, results under `target/`.
-/// Returns (passed, failed): a run that produced its figures passes.
-pub fn bench(smoke: bool) -> Result<(usize, usize), String> {
+/// How to run the benchmark.
+pub struct BenchOptions {
+    /// Once, tiny counts, debug build, results under `target/bench-smoke/`.
+    pub smoke: bool,
+    /// Only the scenarios whose title contains this, results under `target/bench-partial/`.
+    pub only: Option<String>,
+    /// Only this contender (its key: rust, godot, engine, tungstenite).
+    pub contender: Option<String>,
+    /// Runs of each scenario instead of the default.
+    pub runs: Option<usize>,
+}
+
+/// Runs the benchmark. Returns (passed, failed): a run that produced its figures passes.
+pub fn bench(options: &BenchOptions) -> Result<(usize, usize), String> {
+    let smoke = options.smoke;
     let started = Instant::now();
     let release = !smoke;
     let addon = crate::build_addon(release)?;
@@ -333,13 +346,28 @@ pub fn bench(smoke: bool) -> Result<(usize, usize), String> {
     let project = bench_project(&godot, &addon, release)?;
     let certificate = project.join("certs/localhost.crt");
     let server = start_server(&binaries, &project)?;
-    let scenarios = scenarios(smoke);
-    let runs = if smoke { 1 } else { FULL_RUNS };
+    let scenarios: Vec<Scenario> = scenarios(smoke)
+        .into_iter()
+        .filter(|s| {
+            options
+                .only
+                .as_ref()
+                .is_none_or(|only| s.title.contains(only.as_str()))
+        })
+        .collect();
+    let runs = options.runs.unwrap_or(if smoke { 1 } else { FULL_RUNS });
     let mut results: HashMap<(usize, usize), Vec<Figures>> = HashMap::new();
     let mut failed = 0;
     for run in 1..=runs {
         for (s, scenario) in scenarios.iter().enumerate() {
             for (c, contender) in CONTENDERS.iter().enumerate() {
+                if options
+                    .contender
+                    .as_ref()
+                    .is_some_and(|key| key != contender.key)
+                {
+                    continue;
+                }
                 crate::say(format!(
                     "bench run {run}/{runs}: {} · {}",
                     scenario.title, contender.label
@@ -361,6 +389,8 @@ pub fn bench(smoke: bool) -> Result<(usize, usize), String> {
     }
     let out_dir = if smoke {
         crate::root().join("target/bench-smoke")
+    } else if options.only.is_some() || options.contender.is_some() || options.runs.is_some() {
+        crate::root().join("target/bench-partial")
     } else {
         crate::root().join("bench")
     };

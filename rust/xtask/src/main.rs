@@ -54,14 +54,27 @@ fn main() -> ExitCode {
         Some("demo") => demo(),
         Some("test") => test(),
         Some("bench") => {
-            let smoke = args.iter().any(|a| a == "--smoke");
-            match bench::bench(smoke) {
+            let value = |name: &str| {
+                args.iter()
+                    .find_map(|a| a.strip_prefix(name)?.strip_prefix('=').map(str::to_owned))
+            };
+            let options = bench::BenchOptions {
+                smoke: args.iter().any(|a| a == "--smoke"),
+                only: value("--only"),
+                contender: value("--contender"),
+                runs: value("--runs").and_then(|runs| runs.parse().ok()),
+            };
+            match bench::bench(&options) {
                 Ok((_, 0)) => Ok(()),
                 Ok((_, failed)) => Err(format!("{failed} benchmark runs failed")),
                 Err(error) => Err(error),
             }
         }
-        _ => Err("usage: cargo xtask <addon [--release] | demo | test | bench [--smoke]>".into()),
+        _ => Err(
+            "usage: cargo xtask <addon [--release] | demo | test | bench [--smoke] \
+                  [--only=TEXT] [--contender=KEY] [--runs=N]>"
+                .into(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -286,7 +299,12 @@ fn test() -> Result<(), String> {
     run_demo(&godot, &addon)?;
     let suite_counts = (suite_counts.0 + 1, suite_counts.1);
     // The benchmark harness with tiny counts: each run that produces its figures passes.
-    let bench_counts = bench::bench(true)?;
+    let bench_counts = bench::bench(&bench::BenchOptions {
+        smoke: true,
+        only: None,
+        contender: None,
+        runs: None,
+    })?;
     say(format!(
         "cargo tests: {} passed, {} failed",
         cargo_counts.0, cargo_counts.1
