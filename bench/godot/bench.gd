@@ -4,6 +4,9 @@
 ## `put_packet`, `get_available_packet_count`, `get_packet`). Each run prints one
 ## `RESULT name=value ...` line, like `bench_client` does for the Rust contenders.
 ##
+## `--contender=rust_batch` is RustWebSocketClient read with `take_messages()` and written with
+## `send_messages()`, one call each per poll (throughput scenarios only).
+##
 ## Run: godot --headless --path <project> --script res://bench/bench.gd -- --contender=rust
 ##      --scenario=small --url=ws://127.0.0.1:PORT/echo --count=200000 --inflight=1000 --size=16
 ## Options as in rust/bench/src/bin/bench_client.rs, plus `--godot-buffer=BYTES` (the inbound and
@@ -141,6 +144,22 @@ func throughput(text: bool) -> void:
 	var sent := inflight
 	var received := 0
 	var bytes := 0
+	var replies := []
+	var batch_calls: bool = option("contender", "") == "rust_batch"
+	while batch_calls and received < count:
+		peer.poll()
+		var batch: Array = peer.take_messages()
+		received += batch.size()
+		for message in batch:
+			bytes += message.length() if text else message.size()
+		var more := mini(batch.size(), count - sent)
+		if more > 0:
+			replies.resize(more)
+			replies.fill(text_message if text else binary_message)
+			peer.send_messages(replies)
+			sent += more
+		if peer.get_ready_state() != WebSocketPeer.STATE_OPEN:
+			break
 	while received < count:
 		peer.poll()
 		while peer.get_available_packet_count() > 0:

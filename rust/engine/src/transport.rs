@@ -1,6 +1,8 @@
-//! The byte stream under the WebSocket: plain TCP or TLS over TCP, both non-blocking.
+//! The byte stream under the WebSocket: plain TCP or TLS over TCP, both non-blocking, and the
+//! data frames the connection writes on it itself.
 
-use std::io::{self, Read, Write};
+use std::collections::VecDeque;
+use std::io::{self, IoSlice, Read, Write};
 use std::sync::Arc;
 
 use mio::net::TcpStream;
@@ -12,18 +14,54 @@ use rustls::{
     CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, OtherError,
     RootCertStore, SignatureScheme, StreamOwned,
 };
+use tungstenite::protocol::frame::coding::{Data, OpCode};
+use tungstenite::protocol::frame::FrameHeader;
 
 use crate::config::TlsConfig;
-use crate::Error;
+use crate::{Bytes, Error, Message};
 
-/// A connected, non-blocking stream. TLS records are encrypted and decrypted in place by rustls
-/// as tungstenite reads and writes.
-pub(crate) enum Transport {
+/// Payloads from this size on are masked where they are and written from there; smaller frames
+/// are copied together so a burst of them goes out in one system call.
+const LARGE_PAYLOAD_BYTES: usize = 16 * 1024;
+/// Chunks handed to one vectored write.
+const CHUNKS_PER_WRITE: usize = 64;
+
+/// A connected, non-blocking stream, plus data frames queued on it.
+///
+/// Data messages do not go through tungstenite's write buffer, which would copy each payload
+/// once more and shift what is left of it after every partial write (quadratic for messages
+/// larger than the socket's buffer). The connection encodes them here instead
+/// ([`Transport::queue_message`]), masking large payloads in place, and they are written with
+/// vectored writes. Everything tungstenite itself writes (pongs, the close frame) goes through
+/// [`Write`], which first finishes the queued frames, so frames never interleave; the connection
+/// queues new frames only once tungstenite's buffer is empty.
+pub(crate) struct Transport {
+    stream: Stream,
+    /// Encoded frames not yet written, in order.
+    frames: VecDeque<Bytes>,
+    /// Small frames being gathered into the next chunk of `frames`.
+    gathered: Vec<u8>,
+}
+
+enum Stream {
     Plain(TcpStream),
     Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
 }
 
 impl Transport {
+    /// Plain TCP.
+    pub(crate) fn plain(tcp: TcpStream) -> Self {
+        Self::over(Stream::Plain(tcp))
+    }
+
+    fn over(stream: Stream) -> Self {
+        Self {
+            stream,
+            frames: VecDeque::new(),
+            gathered: Vec::new(),
+        }
+    }
+
     /// Wraps a connected TCP stream in TLS for `host` (the TLS handshake itself runs as the
     /// WebSocket handshake first reads and writes).
     pub(crate) fn tls(tcp: TcpStream, host: &str, tls: &TlsConfig) -> Result<Self, Error> {
@@ -36,12 +74,14 @@ impl Transport {
             .map_err(|_| tls_error(format!("\"{name}\" is not a valid TLS server name")))?;
         let connection = ClientConnection::new(client_config(tls).map_err(tls_error)?, server_name)
             .map_err(|e| tls_error(e.to_string()))?;
-        Ok(Transport::Tls(Box::new(StreamOwned::new(connection, tcp))))
+        Ok(Self::over(Stream::Tls(Box::new(StreamOwned::new(
+            connection, tcp,
+        )))))
     }
 
     /// The negotiated TLS version and cipher suite, for `wss://` once the handshake is done.
     pub(crate) fn tls_info(&self) -> Option<TlsInfo> {
-        let Transport::Tls(stream) = self else {
+        let Stream::Tls(stream) = &self.stream else {
             return None;
         };
         let version = match stream.conn.protocol_version()? {
@@ -58,39 +98,124 @@ impl Transport {
 
     /// Whether the TLS handshake is still in progress (false for plain TCP).
     pub(crate) fn is_tls_handshaking(&self) -> bool {
-        matches!(self, Transport::Tls(stream) if stream.conn.is_handshaking())
+        matches!(&self.stream, Stream::Tls(stream) if stream.conn.is_handshaking())
     }
 
     /// The TCP stream, for the poller and socket options.
     pub(crate) fn tcp_mut(&mut self) -> &mut TcpStream {
-        match self {
-            Transport::Plain(tcp) => tcp,
-            Transport::Tls(stream) => &mut stream.sock,
+        match &mut self.stream {
+            Stream::Plain(tcp) => tcp,
+            Stream::Tls(stream) => &mut stream.sock,
         }
+    }
+
+    /// Encodes `message` as one masked, unfragmented frame and queues it; the next write or
+    /// flush sends it. Returns the frame's size in bytes.
+    pub(crate) fn queue_message(&mut self, message: Message) -> usize {
+        let (data, payload) = match message {
+            Message::Text(text) => (Data::Text, Bytes::from(text)),
+            Message::Binary(data) => (Data::Binary, data),
+        };
+        let mask: [u8; 4] = rand::random();
+        let header = FrameHeader {
+            opcode: OpCode::Data(data),
+            mask: Some(mask),
+            ..FrameHeader::default()
+        };
+        let size = header.len(payload.len() as u64) + payload.len();
+        // Writing into a Vec cannot fail.
+        let _ = header.format(payload.len() as u64, &mut self.gathered);
+        if payload.len() < LARGE_PAYLOAD_BYTES {
+            let start = self.gathered.len();
+            self.gathered.extend_from_slice(&payload);
+            apply_mask(&mut self.gathered[start..], mask);
+        } else {
+            // A payload nobody else holds (the usual case) is masked without a copy.
+            let mut payload = payload
+                .try_into_mut()
+                .unwrap_or_else(|shared| shared.as_ref().into());
+            apply_mask(&mut payload, mask);
+            self.frames
+                .push_back(Bytes::from(std::mem::take(&mut self.gathered)));
+            self.frames.push_back(payload.freeze());
+        }
+        size
+    }
+
+    /// Writes queued frames until none is left (or the socket is full: `WouldBlock`).
+    fn write_frames(&mut self) -> io::Result<()> {
+        if !self.gathered.is_empty() {
+            self.frames
+                .push_back(Bytes::from(std::mem::take(&mut self.gathered)));
+        }
+        while !self.frames.is_empty() {
+            let chunks: Vec<IoSlice> = self
+                .frames
+                .iter()
+                .take(CHUNKS_PER_WRITE)
+                .map(|chunk| IoSlice::new(chunk))
+                .collect();
+            let mut written = match &mut self.stream {
+                Stream::Plain(tcp) => tcp.write_vectored(&chunks)?,
+                Stream::Tls(stream) => stream.write_vectored(&chunks)?,
+            };
+            if written == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            while written > 0 {
+                let Some(chunk) = self.frames.front_mut() else {
+                    break;
+                };
+                if written >= chunk.len() {
+                    written -= chunk.len();
+                    self.frames.pop_front();
+                } else {
+                    *chunk = chunk.slice(written..);
+                    written = 0;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Masks (or unmasks) `data` with `mask` (RFC 6455 section 5.3).
+fn apply_mask(data: &mut [u8], mask: [u8; 4]) {
+    let word = u32::from_ne_bytes(mask);
+    let mut words = data.chunks_exact_mut(4);
+    for chunk in &mut words {
+        let masked = u32::from_ne_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]) ^ word;
+        chunk.copy_from_slice(&masked.to_ne_bytes());
+    }
+    for (byte, key) in words.into_remainder().iter_mut().zip(mask) {
+        *byte ^= key;
     }
 }
 
 impl Read for Transport {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Transport::Plain(tcp) => tcp.read(buf),
-            Transport::Tls(stream) => stream.read(buf),
+        match &mut self.stream {
+            Stream::Plain(tcp) => tcp.read(buf),
+            Stream::Tls(stream) => stream.read(buf),
         }
     }
 }
 
+/// What tungstenite writes: queued frames go first.
 impl Write for Transport {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Transport::Plain(tcp) => tcp.write(buf),
-            Transport::Tls(stream) => stream.write(buf),
+        self.write_frames()?;
+        match &mut self.stream {
+            Stream::Plain(tcp) => tcp.write(buf),
+            Stream::Tls(stream) => stream.write(buf),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Transport::Plain(tcp) => tcp.flush(),
-            Transport::Tls(stream) => stream.flush(),
+        self.write_frames()?;
+        match &mut self.stream {
+            Stream::Plain(tcp) => tcp.flush(),
+            Stream::Tls(stream) => stream.flush(),
         }
     }
 }

@@ -457,6 +457,45 @@ impl RustWebSocketClient {
         self.send_message(Message::from(bytes))
     }
 
+    /// Takes every queued message at once, oldest first: a [String] for a text message, a
+    /// [PackedByteArray] for a binary one. One call instead of a [method get_packet] per message
+    /// when many arrive per frame.
+    #[func]
+    fn take_messages(&mut self) -> VarArray {
+        let mut messages = VarArray::new();
+        while let Some(message) = self.client.take_message() {
+            messages.push(&message_to_variant(&message));
+        }
+        messages
+    }
+
+    /// Sends every element of [param messages] in order: a [String] as a text message, a
+    /// [PackedByteArray] as a binary one. One call instead of one per message. Stops at the first
+    /// message it cannot send and returns that error ([constant ERR_INVALID_PARAMETER] for an
+    /// element of another type), with the messages before it sent.
+    #[func]
+    fn send_messages(&mut self, messages: VarArray) -> GodotError {
+        for element in messages.iter_shared() {
+            let message = match element.get_type() {
+                VariantType::STRING => Message::from(element.to::<GString>().to_string()),
+                VariantType::PACKED_BYTE_ARRAY => {
+                    Message::from(element.to::<PackedByteArray>().to_vec())
+                }
+                other => {
+                    self.last_error = format!(
+                        "send_messages() takes Strings and PackedByteArrays, not {other:?}"
+                    );
+                    return GodotError::ERR_INVALID_PARAMETER;
+                }
+            };
+            let sent = self.send_message(message);
+            if sent != GodotError::OK {
+                return sent;
+            }
+        }
+        GodotError::OK
+    }
+
     /// If [code]true[/code], TLS certificates are verified (the getter of [member verify_tls]).
     #[func]
     fn is_verify_tls_enabled(&self) -> bool {

@@ -32,33 +32,46 @@ struct Contender {
     label: &'static str,
     /// Driven from GDScript in Godot (else a Rust process).
     in_godot: bool,
+    /// The only scenario kinds it runs (empty: all).
+    kinds: &'static [&'static str],
 }
 
-const CONTENDERS: [Contender; 4] = [
+const CONTENDERS: [Contender; 5] = [
     Contender {
         key: "rust",
         label: "RustWebSocketClient (GDScript)",
         in_godot: true,
+        kinds: &[],
+    },
+    Contender {
+        key: "rust_batch",
+        label: "RustWebSocketClient, batch calls (GDScript)",
+        in_godot: true,
+        kinds: &["small", "large"],
     },
     Contender {
         key: "godot",
         label: "Godot WebSocketPeer (GDScript)",
         in_godot: true,
+        kinds: &[],
     },
     Contender {
         key: "engine",
         label: "engine crate (Rust)",
         in_godot: false,
+        kinds: &[],
     },
     Contender {
         key: "tungstenite",
         label: "plain tungstenite (Rust)",
         in_godot: false,
+        kinds: &[],
     },
 ];
 const OURS: usize = 0;
-const GODOT: usize = 1;
-const TUNGSTENITE: usize = 3;
+const OURS_BATCH: usize = 1;
+const GODOT: usize = 2;
+const TUNGSTENITE: usize = 4;
 
 /// What a target compares, for one metric of `RustWebSocketClient`.
 #[derive(Clone, Copy)]
@@ -361,10 +374,12 @@ pub fn bench(options: &BenchOptions) -> Result<(usize, usize), String> {
     for run in 1..=runs {
         for (s, scenario) in scenarios.iter().enumerate() {
             for (c, contender) in CONTENDERS.iter().enumerate() {
-                if options
+                let excluded = options
                     .contender
                     .as_ref()
-                    .is_some_and(|key| key != contender.key)
+                    .is_some_and(|key| key != contender.key);
+                if excluded
+                    || !(contender.kinds.is_empty() || contender.kinds.contains(&scenario.kind))
                 {
                     continue;
                 }
@@ -611,8 +626,10 @@ fn markdown(
         "Written by `cargo xtask bench` ({:.0} s) on {}. Each cell is the median of {runs} \
          run(s), with the minimum–maximum. All contenders talk to the same Rust echo server on \
          127.0.0.1 (`rust/bench`); the GDScript contenders run the same script \
-         (`bench/godot/bench.gd`). The ratios compare the medians; a target is met when \
-         `RustWebSocketClient`'s median satisfies it. Nothing here is a test: the figures vary \
+         (`bench/godot/bench.gd`). \"Batch calls\" is the same RustWebSocketClient read with one \
+         `take_messages()` and written with one `send_messages()` per poll instead of a call per \
+         message. The ratios compare medians, taking the better of the two ways of calling \
+         RustWebSocketClient; a target is met when that median satisfies it. Nothing here is a test: the figures vary \
          with the machine and what else runs on it.\n",
         took.as_secs_f64(),
         machine_description(godot),
@@ -622,7 +639,11 @@ fn markdown(
         let _ = write!(out, " {} |", contender.label);
     }
     let _ = writeln!(out, " ours ÷ Godot | ours ÷ tungstenite | Target |");
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(
+        out,
+        "|---|---|{}---|---|---|",
+        "---|".repeat(CONTENDERS.len())
+    );
     for (s, scenario) in scenarios.iter().enumerate() {
         for metric in scenario.metrics {
             let summaries: Vec<Option<Summary>> = (0..CONTENDERS.len())
@@ -650,20 +671,39 @@ fn markdown(
                 let _ = write!(out, " {cell} |");
             }
             let median = |c: usize| summaries[c].as_ref().map(|s| s.median);
-            let ratio = |other: usize| match (median(OURS), median(other)) {
-                (Some(ours), Some(theirs)) if theirs != 0.0 => format!("{:.2}", ours / theirs),
+            // Ours is the better of the two ways of calling RustWebSocketClient.
+            let ours = [OURS, OURS_BATCH]
+                .into_iter()
+                .filter_map(|c| Some((c, median(c)?)))
+                .reduce(|a, b| {
+                    let b_better = if metric.higher_is_better {
+                        b.1 > a.1
+                    } else {
+                        b.1 < a.1
+                    };
+                    if b_better {
+                        b
+                    } else {
+                        a
+                    }
+                });
+            let ratio = |other: usize| match (ours, median(other)) {
+                (Some((_, ours)), Some(theirs)) if theirs != 0.0 => {
+                    format!("{:.2}", ours / theirs)
+                }
                 _ => "–".into(),
             };
             let verdicts: Vec<String> = metric
                 .targets
                 .iter()
                 .map(|target| {
-                    let verdict = median(OURS)
-                        .and_then(|ours| target.met(ours, median(GODOT), median(TUNGSTENITE)));
-                    let mark = match verdict {
-                        Some(true) => "met",
-                        Some(false) => "**not met**",
-                        None => "unknown",
+                    let verdict = ours
+                        .and_then(|(_, ours)| target.met(ours, median(GODOT), median(TUNGSTENITE)));
+                    let mark = match (verdict, ours) {
+                        (Some(true), Some((OURS_BATCH, _))) => "met (batch calls)",
+                        (Some(true), _) => "met",
+                        (Some(false), _) => "**not met**",
+                        (None, _) => "unknown",
                     };
                     format!("{}: {mark}", target.describe())
                 })
@@ -689,7 +729,7 @@ fn markdown(
 }
 
 /// Colours of the contenders' bars, in [`CONTENDERS`] order.
-const COLOURS: [&str; 4] = ["#d9534f", "#478cbf", "#f0ad4e", "#7a7a7a"];
+const COLOURS: [&str; 5] = ["#d9534f", "#f29b94", "#478cbf", "#f0ad4e", "#7a7a7a"];
 
 /// A bar chart of the medians: one group per scenario and metric, bars scaled to the group's
 /// largest value.
@@ -700,7 +740,7 @@ fn svg_chart(scenarios: &[Scenario], results: &HashMap<(usize, usize), Vec<Figur
     const GROUP_GAP: usize = 30;
     let bar_space = WIDTH - LABEL_WIDTH - 120;
     let mut body = String::new();
-    let mut y = 50;
+    let mut y = 60;
     for (s, scenario) in scenarios.iter().enumerate() {
         for metric in scenario.metrics {
             let medians: Vec<Option<f64>> = (0..CONTENDERS.len())
@@ -743,12 +783,14 @@ fn svg_chart(scenarios: &[Scenario], results: &HashMap<(usize, usize), Vec<Figur
     }
     let mut legend = String::new();
     for (c, contender) in CONTENDERS.iter().enumerate() {
-        let x = 10 + c * 220;
+        let x = 10 + (c % 3) * 300;
+        let y = 12 + (c / 3) * 18;
         let _ = write!(
             legend,
-            r##"<rect x="{x}" y="12" width="12" height="12" fill="{}"/><text x="{}" y="23">{}</text>"##,
+            r##"<rect x="{x}" y="{y}" width="12" height="12" fill="{}"/><text x="{}" y="{}">{}</text>"##,
             COLOURS[c],
             x + 16,
+            y + 11,
             escape(contender.label)
         );
     }

@@ -1,5 +1,5 @@
 //! The benchmarks' WebSocket server: one `mio` event loop, built so it is not the bottleneck
-//! (large reads, every echoed message batched into one write per wake-up).
+//! (large reads; echoed payloads written as they were received, with vectored writes).
 //!
 //! `bench_server [--cert=PEM --key=PEM] [--lifetime=SECONDS]` listens on 127.0.0.1 for `ws://`,
 //! and for `wss://` when a certificate is given (printing `WSS <port>` first), prints
@@ -8,8 +8,8 @@
 //! - `/push?count=N&size=S`: the server sends N binary messages of S bytes as fast as the client
 //!   takes them, then the text message `done`, then echoes.
 
-use std::collections::HashMap;
-use std::io::{self, Read, Write};
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,8 +30,6 @@ const WS_LISTENER: Token = Token(0);
 const WSS_LISTENER: Token = Token(1);
 /// Bytes one read system call may take in.
 const READ_BUFFER_BYTES: usize = 256 * 1024;
-/// Echoed messages are batched until this many bytes, then written.
-const WRITE_BATCH_BYTES: usize = 256 * 1024;
 /// Largest message accepted (the 16 MB scenario, with room).
 const MAX_MESSAGE_BYTES: usize = 64 << 20;
 
@@ -86,16 +84,12 @@ enum Connection {
         handshake: Box<MidHandshake<ServerHandshake<Stream, PathCallback>>>,
         path: std::rc::Rc<std::cell::RefCell<String>>,
     },
-    Open {
-        socket: Box<WebSocket<Stream>>,
-        push: Option<Push>,
-    },
+    Open(Box<Open>),
 }
 
 fn websocket_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER_BYTES)
-        .write_buffer_size(WRITE_BATCH_BYTES)
         .max_message_size(Some(MAX_MESSAGE_BYTES))
         .max_frame_size(Some(MAX_MESSAGE_BYTES))
 }
@@ -141,50 +135,148 @@ fn would_block(error: &tungstenite::Error) -> bool {
     matches!(error, tungstenite::Error::Io(e) if e.kind() == io::ErrorKind::WouldBlock)
 }
 
-/// Serves an open connection as far as the socket allows; false once it ended.
-fn serve(socket: &mut WebSocket<Stream>, push: &mut Option<Push>) -> bool {
-    if let Some(job) = push {
-        while job.remaining > 0 {
-            match socket.write(Message::Binary(job.payload.clone())) {
-                Ok(()) => job.remaining -= 1,
-                Err(error) if would_block(&error) => {
-                    job.remaining -= 1; // tungstenite keeps a frame it could not write yet.
-                    break;
+/// Bytes of pushed messages kept waiting for the socket at most (more wait in the push's count).
+const PUSH_WINDOW_BYTES: usize = 1 << 20;
+/// Payloads from this size on are written from where they are, not copied together.
+const LARGE_PAYLOAD_BYTES: usize = 16 * 1024;
+/// Chunks handed to one vectored write.
+const CHUNKS_PER_WRITE: usize = 64;
+
+/// An open connection. Data frames bypass tungstenite's write buffer: each is a header and the
+/// received payload itself, written with vectored writes, so echoing copies nothing.
+struct Open {
+    socket: WebSocket<Stream>,
+    push: Option<Push>,
+    /// Frame headers and payloads not yet written, in order.
+    outgoing: VecDeque<Bytes>,
+    /// Small frames being gathered into the next chunk of `outgoing`.
+    gathered: Vec<u8>,
+    /// Payload bytes queued and not yet written (roughly: headers are not counted).
+    outgoing_bytes: usize,
+}
+
+impl Open {
+    fn new(socket: WebSocket<Stream>, path: &str) -> Self {
+        Self {
+            socket,
+            push: push_of(path),
+            outgoing: VecDeque::new(),
+            gathered: Vec::new(),
+            outgoing_bytes: 0,
+        }
+    }
+
+    /// Queues an unmasked, unfragmented data frame. Small ones are copied together, so a burst
+    /// of them goes out in one system call; large payloads are written from where they are.
+    fn queue_frame(&mut self, text: bool, payload: Bytes) {
+        let opcode = if text { 0x81 } else { 0x82 };
+        self.gathered.push(opcode);
+        match payload.len() {
+            len @ 0..=125 => self.gathered.push(len as u8),
+            len @ 126..=0xffff => {
+                self.gathered.push(126);
+                self.gathered.extend_from_slice(&(len as u16).to_be_bytes());
+            }
+            len => {
+                self.gathered.push(127);
+                self.gathered.extend_from_slice(&(len as u64).to_be_bytes());
+            }
+        }
+        self.outgoing_bytes += payload.len();
+        if payload.len() < LARGE_PAYLOAD_BYTES {
+            self.gathered.extend_from_slice(&payload);
+        } else {
+            self.outgoing
+                .push_back(Bytes::from(std::mem::take(&mut self.gathered)));
+            self.outgoing.push_back(payload);
+        }
+    }
+
+    /// Writes queued frames until done or the socket is full.
+    fn write_outgoing(&mut self) -> io::Result<()> {
+        // tungstenite's own output (a close reply) must not land inside one of our frames.
+        if let Err(error) = self.socket.flush() {
+            return Err(match error {
+                tungstenite::Error::Io(error) => error,
+                other => io::Error::other(other),
+            });
+        }
+        if !self.gathered.is_empty() {
+            self.outgoing
+                .push_back(Bytes::from(std::mem::take(&mut self.gathered)));
+        }
+        while !self.outgoing.is_empty() {
+            let slices: Vec<IoSlice> = self
+                .outgoing
+                .iter()
+                .take(CHUNKS_PER_WRITE)
+                .map(|chunk| IoSlice::new(chunk))
+                .collect();
+            let mut written = self.socket.get_mut().write_vectored(&slices)?;
+            if written == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            self.outgoing_bytes = self.outgoing_bytes.saturating_sub(written);
+            while written > 0 {
+                let chunk = self
+                    .outgoing
+                    .front_mut()
+                    .expect("written bytes were queued");
+                if written >= chunk.len() {
+                    written -= chunk.len();
+                    self.outgoing.pop_front();
+                } else {
+                    *chunk = chunk.slice(written..);
+                    written = 0;
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Serves the connection as far as the socket allows; false once it ended.
+    fn serve(&mut self) -> bool {
+        loop {
+            match self.socket.read() {
+                Ok(Message::Text(text)) => self.queue_frame(true, text.into()),
+                Ok(Message::Binary(data)) => self.queue_frame(false, data),
+                Ok(_) => {}
+                Err(error) if would_block(&error) => break,
                 Err(_) => return false,
             }
         }
-        if job.remaining == 0 {
-            let _ = socket.write(Message::text("done"));
-            *push = None;
+        loop {
+            if let Some(job) = &mut self.push {
+                let mut batch = Vec::new();
+                while job.remaining > 0
+                    && self.outgoing_bytes + batch.len() * job.payload.len() < PUSH_WINDOW_BYTES
+                {
+                    job.remaining -= 1;
+                    batch.push(job.payload.clone());
+                }
+                let finished = job.remaining == 0;
+                for payload in batch {
+                    self.queue_frame(false, payload);
+                }
+                if finished {
+                    self.push = None;
+                    self.queue_frame(true, Bytes::from_static(b"done"));
+                }
+            }
+            match self.write_outgoing() {
+                Ok(()) if self.push.is_some() => continue,
+                Ok(()) => return true,
+                Err(error) => return error.kind() == io::ErrorKind::WouldBlock,
+            }
         }
-    }
-    loop {
-        match socket.read() {
-            Ok(message @ (Message::Text(_) | Message::Binary(_))) => match socket.write(message) {
-                Ok(()) => {}
-                Err(error) if would_block(&error) => {}
-                Err(_) => return false,
-            },
-            Ok(_) => {}
-            Err(error) if would_block(&error) => break,
-            Err(_) => return false,
-        }
-    }
-    match socket.flush() {
-        Ok(()) => true,
-        Err(error) => would_block(&error),
     }
 }
 
 /// Makes whatever progress the connection allows; None once it ended.
 fn drive(connection: Connection) -> Option<Connection> {
-    let (mut socket, mut push) = match connection {
+    let mut open = match connection {
         Connection::Upgrading { handshake, path } => match handshake.handshake() {
-            Ok(socket) => {
-                let push = push_of(&path.borrow());
-                (Box::new(socket), push)
-            }
+            Ok(socket) => Box::new(Open::new(socket, &path.borrow())),
             Err(HandshakeError::Interrupted(handshake)) => {
                 return Some(Connection::Upgrading {
                     handshake: Box::new(handshake),
@@ -193,27 +285,25 @@ fn drive(connection: Connection) -> Option<Connection> {
             }
             Err(HandshakeError::Failure(_)) => return None,
         },
-        Connection::Open { socket, push } => (socket, push),
+        Connection::Open(open) => open,
     };
-    serve(&mut socket, &mut push).then_some(Connection::Open { socket, push })
+    open.serve().then_some(Connection::Open(open))
 }
 
 fn accept(stream: Stream) -> Option<Connection> {
     let path = std::rc::Rc::new(std::cell::RefCell::new(String::new()));
     let callback = PathCallback(path.clone());
-    let started = tungstenite::accept_hdr_with_config(stream, callback, Some(websocket_config()));
-    let handshake = match started {
-        Ok(socket) => {
-            let push = push_of(&path.borrow());
-            return drive(Connection::Open {
-                socket: Box::new(socket),
-                push,
-            });
-        }
-        Err(HandshakeError::Interrupted(handshake)) => Box::new(handshake),
-        Err(HandshakeError::Failure(_)) => return None,
-    };
-    Some(Connection::Upgrading { handshake, path })
+    match tungstenite::accept_hdr_with_config(stream, callback, Some(websocket_config())) {
+        Ok(socket) => drive(Connection::Open(Box::new(Open::new(
+            socket,
+            &path.borrow(),
+        )))),
+        Err(HandshakeError::Interrupted(handshake)) => Some(Connection::Upgrading {
+            handshake: Box::new(handshake),
+            path,
+        }),
+        Err(HandshakeError::Failure(_)) => None,
+    }
 }
 
 fn main() -> io::Result<()> {
