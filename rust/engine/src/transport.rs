@@ -72,8 +72,9 @@ impl Transport {
         let name = tls.server_name.as_deref().unwrap_or(host);
         let server_name = ServerName::try_from(name.to_owned())
             .map_err(|_| tls_error(format!("\"{name}\" is not a valid TLS server name")))?;
-        let connection = ClientConnection::new(client_config(tls).map_err(tls_error)?, server_name)
-            .map_err(|e| tls_error(e.to_string()))?;
+        let connection =
+            ClientConnection::new(shared_client_config(tls).map_err(tls_error)?, server_name)
+                .map_err(|e| tls_error(e.to_string()))?;
         Ok(Self::over(Stream::Tls(Box::new(StreamOwned::new(
             connection, tcp,
         )))))
@@ -218,6 +219,28 @@ impl Write for Transport {
             Stream::Tls(stream) => stream.flush(),
         }
     }
+}
+
+/// The rustls configuration of the last TLS settings used, with what decides it: whether to
+/// verify, and the trusted certificates. Building one parses every root certificate, so
+/// connections with the same settings share it.
+type CachedConfig = (bool, Vec<CertificateDer<'static>>, Arc<ClientConfig>);
+static LAST_CLIENT_CONFIG: std::sync::Mutex<Option<CachedConfig>> = std::sync::Mutex::new(None);
+
+/// The rustls configuration for these settings, shared with earlier connections that used the
+/// same ones.
+fn shared_client_config(tls: &TlsConfig) -> Result<Arc<ClientConfig>, String> {
+    let mut last = LAST_CLIENT_CONFIG
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((verify, trusted, config)) = last.as_ref() {
+        if *verify == tls.verify && *trusted == tls.trusted_certificates {
+            return Ok(config.clone());
+        }
+    }
+    let config = client_config(tls)?;
+    *last = Some((tls.verify, tls.trusted_certificates.clone(), config.clone()));
+    Ok(config)
 }
 
 /// The rustls configuration for these settings.
