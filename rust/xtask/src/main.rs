@@ -2,13 +2,20 @@
 //!
 //! - `addon [--release]`: builds the library and leaves `addons/rust_websocket/` complete.
 //! - `demo`: builds the addon, finds or fetches Godot, and runs the sample project headless.
+//! - `package [--prebuilt DIR]`: the release zip `dist/rust_websocket-<version>.zip`
+//!   (`package.rs`).
 //! - `test`: every test: formatting, clippy, cargo tests, the multiplayer scenarios (separate
 //!   headless Godot processes around a Godot `WebSocketMultiplayerPeer` server), the headless
 //!   Godot suite against real peers (Godot's own WebSocket server and Python `websockets`), and
-//!   the demo's session.
+//!   the demo's session, and the release checks (`package.rs`: version, workflow, editor docs,
+//!   the zip installed into an empty project).
 
 mod certs;
+mod docs;
 mod godot;
+mod notices;
+mod package;
+mod workflow;
 
 use std::fs;
 use std::io::{BufRead, BufReader};
@@ -50,8 +57,12 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("addon") => build_addon(args.iter().any(|a| a == "--release")).map(|_| ()),
         Some("demo") => demo(),
+        Some("package") => package::package_command(&args[1..]).map(|_| ()),
         Some("test") => test(),
-        _ => Err("usage: cargo xtask <addon [--release] | demo | test>".into()),
+        _ => Err(
+            "usage: cargo xtask <addon [--release] | demo | package [--prebuilt DIR] | test>"
+                .into(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -275,6 +286,7 @@ fn test() -> Result<(), String> {
     // The sample project's session counts as one more test: it must keep working.
     run_demo(&godot, &addon)?;
     let suite_counts = (suite_counts.0 + 1, suite_counts.1);
+    let release_counts = package::release_checks(&godot)?;
     say(format!(
         "cargo tests: {} passed, {} failed",
         cargo_counts.0, cargo_counts.1
@@ -287,9 +299,13 @@ fn test() -> Result<(), String> {
         "headless Godot suite and demo: {} passed, {} failed",
         suite_counts.0, suite_counts.1
     ));
+    say(format!(
+        "release checks: {} passed, {} failed",
+        release_counts.0, release_counts.1
+    ));
     let (passed, failed) = (
-        cargo_counts.0 + multiplayer_counts.0 + suite_counts.0,
-        cargo_counts.1 + multiplayer_counts.1 + suite_counts.1,
+        cargo_counts.0 + multiplayer_counts.0 + suite_counts.0 + release_counts.0,
+        cargo_counts.1 + multiplayer_counts.1 + suite_counts.1 + release_counts.1,
     );
     println!("{passed} passed, {failed} failed");
     if failed > 0 {
