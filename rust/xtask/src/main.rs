@@ -4,6 +4,7 @@
 //! - `demo`: builds the addon, finds or fetches Godot, and runs the sample project headless.
 //! - `package [--prebuilt DIR]`: the release zip `dist/rust_websocket-<version>.zip`
 //!   (`package.rs`).
+//! - `screenshot`: regenerates the README's screenshots under Xvfb (`screenshot.rs`).
 //! - `test`: every test: formatting, clippy, cargo tests, the multiplayer scenarios (separate
 //!   headless Godot processes around a Godot `WebSocketMultiplayerPeer` server), the headless
 //!   Godot suite against real peers (Godot's own WebSocket server and Python `websockets`), and
@@ -15,6 +16,7 @@ mod docs;
 mod godot;
 mod notices;
 mod package;
+mod screenshot;
 mod workflow;
 
 use std::fs;
@@ -58,9 +60,10 @@ fn main() -> ExitCode {
         Some("addon") => build_addon(args.iter().any(|a| a == "--release")).map(|_| ()),
         Some("demo") => demo(),
         Some("package") => package::package_command(&args[1..]).map(|_| ()),
+        Some("screenshot") => screenshot::screenshot(),
         Some("test") => test(),
         _ => Err(
-            "usage: cargo xtask <addon [--release] | demo | package [--prebuilt DIR] | test>"
+            "usage: cargo xtask <addon [--release] | demo | package [--prebuilt DIR] | screenshot | test>"
                 .into(),
         ),
     };
