@@ -31,7 +31,7 @@ use rust_websocket_engine::{
 /// [signal message_received], which hands you each payload, or with [signal data_received] and
 /// [method PacketPeer.get_packet]. Messages received before a close stay readable after it.
 ///
-/// [codeblock]
+/// ```gdscript
 /// var socket := RustWebSocketClient.new()
 ///
 /// func _ready():
@@ -42,7 +42,7 @@ use rust_websocket_engine::{
 ///     socket.poll()
 ///     if socket.get_ready_state() == RustWebSocketClient.STATE_OPEN:
 ///         socket.send_text("hello")
-/// [/codeblock]
+/// ```
 #[derive(GodotClass)]
 #[class(tool, base = MultiplayerPeerExtension)]
 pub struct RustWebSocketClient {

@@ -4,6 +4,8 @@
 //! has no Godot types.
 
 mod client;
+#[cfg(test)]
+mod docs_tests;
 
 use godot::prelude::*;
 

@@ -323,13 +323,14 @@ impl Layout {
     }
 }
 
-fn fetch(cache_dir: &Path) -> Result<Godot, String> {
+/// Debian sid's Godot in `cache_dir` (fetched now, or earlier), whatever `$GODOT` and `PATH` hold.
+pub(crate) fn fetch(cache_dir: &Path) -> Result<Godot, String> {
     let layout = Layout::new(cache_dir)?;
     let source = format!("fetched from Debian {SUITE} into {}", short(&layout.cache));
 
     if layout.marker.is_file() {
         log(format!(
-            "no Godot 4.{MIN_MINOR}+ on PATH; reusing the copy fetched earlier into {}",
+            "reusing the Godot fetched earlier into {}",
             short(&layout.cache)
         ));
         match unpacked_godot(&layout.root, &source).and_then(verified) {
@@ -362,17 +363,44 @@ fn fetch(cache_dir: &Path) -> Result<Godot, String> {
         ));
     }
 
-    triplet()?;
     let mirror = system_mirror();
     log(format!(
         "no Godot 4.{MIN_MINOR}+ on PATH; fetching Debian {SUITE}'s `{PACKAGE}` into {} \
          (private apt state, the system's apt config is left alone)",
         short(&layout.cache)
     ));
-    let conf = write_apt_config(&layout, &mirror)?;
+    let present = fetch_tree(&layout, &mirror, SUITE, &[PACKAGE])?;
+
+    let godot = unpacked_godot(&layout.root, &source)?;
+    let godot = verified(godot)?;
+
+    let mut marker = format!(
+        "Godot {}, fetched from {mirror} {SUITE}; packages:\n",
+        godot.version
+    );
+    for file in &present {
+        marker.push_str(file);
+        marker.push('\n');
+    }
+    fs::write(&layout.marker, marker)
+        .map_err(|e| format!("cannot write {}: {e}", layout.marker.display()))?;
+    remove_apt_state(&layout);
+    Ok(godot)
+}
+
+/// Downloads `roots` and their dependency closure from Debian `suite` with private apt state
+/// and unpacks them with `dpkg -x` into `layout.root`. Returns the .deb files unpacked.
+fn fetch_tree(
+    layout: &Layout,
+    mirror: &str,
+    suite: &str,
+    roots: &[&str],
+) -> Result<Vec<String>, String> {
+    triplet()?;
+    let conf = write_apt_config(layout, mirror, suite)?;
 
     log(format!(
-        "apt-get update: downloading the {SUITE} package index from {mirror}"
+        "apt-get update: downloading the {suite} package index from {mirror}"
     ));
     run(apt("apt-get", &conf).args(["-q", "update"]))?;
     let lists = layout.apt.join("lists");
@@ -382,16 +410,17 @@ fn fetch(cache_dir: &Path) -> Result<Godot, String> {
         .any(|e| e.file_name().to_string_lossy().contains("_Packages"));
     if !have_index {
         return Err(format!(
-            "apt-get update did not download a {SUITE} package index into {}",
+            "apt-get update did not download a {suite} package index into {}",
             lists.display()
         ));
     }
 
     log(format!(
-        "resolving the dependencies of {SUITE}'s `{PACKAGE}` (apt-cache depends --recurse)"
+        "resolving the dependencies of {suite}'s {} (apt-cache depends --recurse)",
+        roots.join(", ")
     ));
-    let packages = resolve(&conf)?;
-    let debs = deb_files(&conf, &packages)?;
+    let packages = resolve(&conf, suite, roots)?;
+    let debs = deb_files(&conf, suite, &packages, roots)?;
     let total: u64 = debs.iter().map(|d| d.size).sum();
 
     fs::create_dir_all(&layout.debs)
@@ -407,7 +436,7 @@ fn fetch(cache_dir: &Path) -> Result<Godot, String> {
         total.div_ceil(1_000_000),
         short(&layout.debs)
     ));
-    download(&conf, &layout.debs, &todo)?;
+    download(&conf, &layout.debs, &todo, roots)?;
     let present: Vec<&Deb> = debs
         .iter()
         .filter(|d| layout.debs.join(&d.file).is_file())
@@ -418,21 +447,37 @@ fn fetch(cache_dir: &Path) -> Result<Godot, String> {
         present.len(),
         short(&layout.root)
     ));
-    unpack(&layout, &present)?;
+    unpack(layout, &present)?;
+    Ok(present.iter().map(|deb| deb.file.clone()).collect())
+}
 
-    let godot = unpacked_godot(&layout.root, &source)?;
-    let godot = verified(godot)?;
-
-    let mut marker = format!(
-        "Godot {}, fetched from {mirror} {SUITE}; packages:\n",
-        godot.version
-    );
-    for deb in &present {
-        marker.push_str(&deb.file);
-        marker.push('\n');
+/// Fetches Debian `suite`'s `roots` and their dependency closure into `cache_dir/root` (private
+/// apt state, as for Godot), reusing an earlier fetch of the same packages. Returns that root.
+pub(crate) fn fetch_packages(
+    cache_dir: &Path,
+    suite: &str,
+    roots: &[&str],
+) -> Result<PathBuf, String> {
+    let layout = Layout::new(cache_dir)?;
+    let wanted = format!("Debian {suite}: {}\n", roots.join(" "));
+    let fetched = fs::read_to_string(&layout.marker).unwrap_or_default();
+    if fetched.starts_with(&wanted) && layout.root.is_dir() {
+        return Ok(layout.root);
     }
-    fs::write(&layout.marker, marker)
+    log(format!(
+        "fetching Debian {suite}'s {} into {} (private apt state)",
+        roots.join(", "),
+        short(&layout.cache)
+    ));
+    let files = fetch_tree(&layout, &system_mirror(), suite, roots)?;
+    fs::write(&layout.marker, format!("{wanted}{}\n", files.join("\n")))
         .map_err(|e| format!("cannot write {}: {e}", layout.marker.display()))?;
+    remove_apt_state(&layout);
+    Ok(layout.root)
+}
+
+/// Removes the downloaded .deb files and package lists of a finished fetch.
+fn remove_apt_state(layout: &Layout) {
     log(format!(
         "fetch complete; removing the downloaded .deb files and package lists ({})",
         short(&layout.apt)
@@ -443,7 +488,6 @@ fn fetch(cache_dir: &Path) -> Result<Godot, String> {
             layout.apt.display()
         ));
     }
-    Ok(godot)
 }
 
 /// Checks a candidate with `--headless --version` and fills in its version.
@@ -462,6 +506,19 @@ fn verified(godot: Godot) -> Result<Godot, String> {
 }
 
 impl Godot {
+    /// This Godot with `dirs` searched for shared libraries after its own (e.g. Mesa's OpenGL
+    /// drivers). Only for a Godot fetched from Debian, which runs through its own loader.
+    pub(crate) fn with_library_dirs(mut self, dirs: &[PathBuf]) -> Result<Godot, String> {
+        let position = self
+            .prefix_args
+            .iter()
+            .position(|arg| arg == "--library-path")
+            .ok_or_else(|| format!("{} runs without a private loader", self.describe()))?;
+        let own = std::env::split_paths(&self.prefix_args[position + 1]).collect::<Vec<_>>();
+        self.prefix_args[position + 1] = join_paths(&[own, dirs.to_vec()].concat())?;
+        Ok(self)
+    }
+
     /// The Godot binary itself (not the loader that starts it).
     fn program_path(&self) -> PathBuf {
         self.prefix_args
@@ -472,7 +529,7 @@ impl Godot {
 }
 
 /// The GNU multiarch triplet of this machine, e.g. "x86_64-linux-gnu".
-fn triplet() -> Result<&'static str, String> {
+pub(crate) fn triplet() -> Result<&'static str, String> {
     match std::env::consts::ARCH {
         "x86_64" => Ok("x86_64-linux-gnu"),
         "aarch64" => Ok("aarch64-linux-gnu"),
@@ -532,7 +589,7 @@ fn system_mirror() -> String {
 }
 
 /// Writes the private sources list and apt config; returns the config's path.
-fn write_apt_config(layout: &Layout, mirror: &str) -> Result<PathBuf, String> {
+fn write_apt_config(layout: &Layout, mirror: &str, suite: &str) -> Result<PathBuf, String> {
     let apt = &layout.apt;
     for dir in [
         apt.join("lists").join("partial"),
@@ -579,7 +636,7 @@ fn write_apt_config(layout: &Layout, mirror: &str) -> Result<PathBuf, String> {
         apt.join("cache").display(),
     );
     let files = [
-        (sources, format!("deb {signed_by}{mirror} {SUITE} main\n")),
+        (sources, format!("deb {signed_by}{mirror} {suite} main\n")),
         // An empty dpkg status: nothing counts as installed, so the full closure is used.
         (status, String::new()),
         (conf.clone(), conf_text),
@@ -606,20 +663,21 @@ struct Alt {
     providers: Vec<String>,
 }
 
-/// The runtime dependency closure of the Godot package, one package per dependency
+/// The runtime dependency closure of the `roots` packages, one package per dependency
 /// (the first installable alternative), like `apt-get install --no-install-recommends`.
-fn resolve(conf: &Path) -> Result<Vec<String>, String> {
-    let out = run(apt("apt-cache", conf).args([
-        "depends",
-        "--recurse",
-        "--no-recommends",
-        "--no-suggests",
-        "--no-conflicts",
-        "--no-breaks",
-        "--no-replaces",
-        "--no-enhances",
-        PACKAGE,
-    ]))?;
+fn resolve(conf: &Path, suite: &str, roots: &[&str]) -> Result<Vec<String>, String> {
+    let out = run(apt("apt-cache", conf)
+        .args([
+            "depends",
+            "--recurse",
+            "--no-recommends",
+            "--no-suggests",
+            "--no-conflicts",
+            "--no-breaks",
+            "--no-replaces",
+            "--no-enhances",
+        ])
+        .args(roots))?;
 
     // Parse `apt-cache depends` output: an unindented package name (virtual ones in
     // <angle brackets>), then "  Depends: x" lines (" |Depends: x" = "or the next one"),
@@ -667,14 +725,14 @@ fn resolve(conf: &Path) -> Result<Vec<String>, String> {
         }
         continues_group = or_next;
     }
-    if !deps.contains_key(PACKAGE) {
+    if let Some(root) = roots.iter().find(|root| !deps.contains_key(**root)) {
         return Err(format!(
-            "Debian {SUITE} has no `{PACKAGE}` package (apt-cache depends found nothing)"
+            "Debian {suite} has no `{root}` package (apt-cache depends found nothing)"
         ));
     }
 
     let mut selected: BTreeSet<String> = BTreeSet::new();
-    let mut queue = VecDeque::from([PACKAGE.to_string()]);
+    let mut queue: VecDeque<String> = roots.iter().map(|root| root.to_string()).collect();
     while let Some(pkg) = queue.pop_front() {
         if !selected.insert(pkg.clone()) {
             continue;
@@ -717,7 +775,12 @@ struct Deb {
 }
 
 /// Looks up the candidate version of each package and the file `apt-get download` creates.
-fn deb_files(conf: &Path, packages: &[String]) -> Result<Vec<Deb>, String> {
+fn deb_files(
+    conf: &Path,
+    suite: &str,
+    packages: &[String],
+    roots: &[&str],
+) -> Result<Vec<Deb>, String> {
     let out = apt("apt-cache", conf)
         .args(["show", "--no-all-versions"])
         .args(packages)
@@ -754,7 +817,12 @@ fn deb_files(conf: &Path, packages: &[String]) -> Result<Vec<Deb>, String> {
         .map(String::as_str)
         .filter(|p| !found.contains(p))
         .collect();
-    if found.contains(PACKAGE) {
+    if let Some(root) = roots.iter().find(|root| !found.contains(**root)) {
+        Err(format!(
+            "apt-cache show found no `{root}` package in Debian {suite}{}",
+            tail_of(&out)
+        ))
+    } else {
         if !lost.is_empty() {
             log(format!(
                 "warning: no downloadable version of {}; continuing without",
@@ -762,16 +830,11 @@ fn deb_files(conf: &Path, packages: &[String]) -> Result<Vec<Deb>, String> {
             ));
         }
         Ok(debs)
-    } else {
-        Err(format!(
-            "apt-cache show found no `{PACKAGE}` package in Debian {SUITE}{}",
-            tail_of(&out)
-        ))
     }
 }
 
 /// Downloads the given packages into `dir`, one by one as a fallback if the batch fails.
-fn download(conf: &Path, dir: &Path, debs: &[&Deb]) -> Result<(), String> {
+fn download(conf: &Path, dir: &Path, debs: &[&Deb], roots: &[&str]) -> Result<(), String> {
     if debs.is_empty() {
         return Ok(());
     }
@@ -791,7 +854,7 @@ fn download(conf: &Path, dir: &Path, debs: &[&Deb]) -> Result<(), String> {
                 .args(["-q", "download", &deb.package]));
         match result {
             Ok(_) => {}
-            Err(e) if deb.package == PACKAGE => return Err(e),
+            Err(e) if roots.contains(&deb.package.as_str()) => return Err(e),
             Err(e) => log(format!(
                 "warning: cannot download {}, continuing without it: {e}",
                 deb.package

@@ -2,15 +2,24 @@
 //!
 //! - `addon [--release]`: builds the library and leaves `addons/rust_websocket/` complete.
 //! - `demo`: builds the addon, finds or fetches Godot, and runs the sample project headless.
+//! - `package [--prebuilt DIR]`: the release zip `dist/rust_websocket-<version>.zip`
+//!   (`package.rs`).
+//! - `screenshot`: regenerates the README's screenshots under Xvfb (`screenshot.rs`).
 //! - `test`: every test: formatting, clippy, cargo tests, the multiplayer scenarios (separate
 //!   headless Godot processes around a Godot `WebSocketMultiplayerPeer` server), the headless
 //!   Godot suite against real peers (Godot's own WebSocket server and Python `websockets`), and
-//!   the demo's session, and the benchmarks' smoke run.
+//!   the demo's session, the release checks (`package.rs`: version, workflow, editor docs,
+//!   the zip installed into an empty project), and the benchmarks' smoke run.
 //! - `bench [--smoke]`: the benchmarks side by side with Godot's WebSocketPeer (see `bench.rs`).
 
 mod bench;
 mod certs;
+mod docs;
 mod godot;
+mod notices;
+mod package;
+mod screenshot;
+mod workflow;
 
 use std::fs;
 use std::io::{BufRead, BufReader};
@@ -52,6 +61,8 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("addon") => build_addon(args.iter().any(|a| a == "--release")).map(|_| ()),
         Some("demo") => demo(),
+        Some("package") => package::package_command(&args[1..]).map(|_| ()),
+        Some("screenshot") => screenshot::screenshot(),
         Some("test") => test(),
         Some("bench") => {
             let value = |name: &str| {
@@ -71,8 +82,8 @@ fn main() -> ExitCode {
             }
         }
         _ => Err(
-            "usage: cargo xtask <addon [--release] | demo | test | bench [--smoke] \
-                  [--only=TEXT] [--contender=KEY] [--runs=N]>"
+            "usage: cargo xtask <addon [--release] | demo | package [--prebuilt DIR] | screenshot \
+                  | test | bench [--smoke] [--only=TEXT] [--contender=KEY] [--runs=N]>"
                 .into(),
         ),
     };
@@ -298,6 +309,7 @@ fn test() -> Result<(), String> {
     // The sample project's session counts as one more test: it must keep working.
     run_demo(&godot, &addon)?;
     let suite_counts = (suite_counts.0 + 1, suite_counts.1);
+    let release_counts = package::release_checks(&godot)?;
     // The benchmark harness with tiny counts: each run that produces its figures passes.
     let bench_counts = bench::bench(&bench::BenchOptions {
         smoke: true,
@@ -318,12 +330,16 @@ fn test() -> Result<(), String> {
         suite_counts.0, suite_counts.1
     ));
     say(format!(
+        "release checks: {} passed, {} failed",
+        release_counts.0, release_counts.1
+    ));
+    say(format!(
         "benchmark smoke runs: {} passed, {} failed",
         bench_counts.0, bench_counts.1
     ));
     let (passed, failed) = (
-        cargo_counts.0 + multiplayer_counts.0 + suite_counts.0 + bench_counts.0,
-        cargo_counts.1 + multiplayer_counts.1 + suite_counts.1 + bench_counts.1,
+        cargo_counts.0 + multiplayer_counts.0 + suite_counts.0 + release_counts.0 + bench_counts.0,
+        cargo_counts.1 + multiplayer_counts.1 + suite_counts.1 + release_counts.1 + bench_counts.1,
     );
     println!("{passed} passed, {failed} failed");
     if failed > 0 {
@@ -458,6 +474,13 @@ fn python_venv() -> Result<PathBuf, String> {
 
 /// Makes `target/<folder>` a new, empty project named `title` with the addon installed.
 fn new_project(folder: &str, title: &str, addon: &Path) -> Result<PathBuf, String> {
+    let project = empty_project(folder, title)?;
+    install_addon(addon, &project)?;
+    Ok(project)
+}
+
+/// Makes `target/<folder>` a new, empty project named `title`.
+fn empty_project(folder: &str, title: &str) -> Result<PathBuf, String> {
     let project = root().join("target").join(folder);
     if project.exists() {
         fs::remove_dir_all(&project)
@@ -469,7 +492,6 @@ fn new_project(folder: &str, title: &str, addon: &Path) -> Result<PathBuf, Strin
         format!("config_version=5\n\n[application]\nconfig/name=\"{title}\"\n"),
     )
     .map_err(|e| e.to_string())?;
-    install_addon(addon, &project)?;
     Ok(project)
 }
 
@@ -525,16 +547,7 @@ fn godot_suite(godot: &Godot, project: &Path) -> Result<(usize, usize), String> 
         format!("--py-tls={}", python_tls.join(",")),
     ];
     let suite_args: Vec<&str> = suite_args.iter().map(String::as_str).collect();
-    let log = run_godot(godot, project, &suite_args, SUITE_TIMEOUT)?;
-    let closing = log
-        .lines()
-        .rev()
-        .find(|line| line.ends_with(" failed") && line.contains(" passed, "))
-        .ok_or("the Godot suite did not print its `N passed, N failed` line")?;
-    Ok((
-        count_before(closing, " passed"),
-        count_before(closing, " failed"),
-    ))
+    package::godot_counts(godot, project, &suite_args, SUITE_TIMEOUT)
 }
 
 /// Runs every multiplayer scenario of `tests/multiplayer/` at the same time, each a server

@@ -1,0 +1,63 @@
+//! The editor help gdext generates from the doc comments (`register-docs`): every item it lists
+//! has a description. Which registered items it lists at all is checked against Godot's
+//! `ClassDB` by `tests/docs/check_docs.gd` (`cargo xtask test`), which reads the XML this test
+//! writes to the path in `RUST_WEBSOCKET_DOCS_XML` when that is set.
+
+/// The class reference XML gdext hands to Godot's editor help.
+fn class_xml() -> String {
+    let mut documents: Vec<String> = godot::docs::__gather_xml_docs().collect();
+    assert_eq!(documents.len(), 1, "one documented class expected");
+    documents.remove(0)
+}
+
+/// The text between `<tag ...>` and `</tag>` of each `tag` element, with its `name` attribute.
+fn elements<'a>(xml: &'a str, tag: &str) -> Vec<(&'a str, &'a str)> {
+    let open = format!("<{tag} ");
+    let close = format!("</{tag}>");
+    xml.split(open.as_str())
+        .skip(1)
+        .map(|rest| {
+            let name = rest
+                .split_once("name=\"")
+                .and_then(|(_, value)| value.split_once('"'))
+                .map_or("", |(name, _)| name);
+            let body = rest.split_once(close.as_str()).map_or("", |(body, _)| body);
+            let body = body.split_once('>').map_or("", |(_, inner)| inner);
+            (name, body)
+        })
+        .collect()
+}
+
+/// The description of a method or signal element's body, or the whole body of a constant or
+/// member (whose text is the description).
+fn description(body: &str) -> &str {
+    body.split_once("<description>")
+        .and_then(|(_, rest)| rest.split_once("</description>"))
+        .map_or(body, |(text, _)| text)
+        .trim()
+}
+
+#[test]
+fn every_item_of_the_editor_help_has_a_description() {
+    let xml = class_xml();
+    if let Some(path) = std::env::var_os("RUST_WEBSOCKET_DOCS_XML") {
+        std::fs::write(&path, &xml).expect("cannot write the docs XML");
+    }
+    let brief = xml
+        .split_once("<brief_description>")
+        .and_then(|(_, rest)| rest.split_once("</brief_description>"))
+        .map_or("", |(text, _)| text.trim());
+    assert!(!brief.is_empty(), "RustWebSocketClient has no description");
+    let mut undocumented = Vec::new();
+    let mut count = 0;
+    for tag in ["method", "signal", "constant", "member"] {
+        for (name, body) in elements(&xml, tag) {
+            count += 1;
+            if description(body).is_empty() {
+                undocumented.push(format!("{tag} {name}"));
+            }
+        }
+    }
+    assert!(count > 40, "only {count} documented items in the XML");
+    assert!(undocumented.is_empty(), "no description: {undocumented:?}");
+}

@@ -1,0 +1,293 @@
+//! `cargo xtask screenshot`: regenerates the README's screenshots in `docs/screenshots/`: the
+//! sample chat scene after a real exchange with its local echo server, and the editor's help
+//! page for `RustWebSocketClient`.
+//!
+//! Godot runs for real (not headless) in an Xvfb display with software OpenGL (Mesa's llvmpipe,
+//! `--rendering-driver opengl3`), all fetched privately with the apt mechanism of `godot.rs`:
+//! Godot and Mesa from Debian sid (Godot runs on sid's libraries through sid's loader), Xvfb
+//! and `xkbcomp` from the host's own Debian release. Xvfb starts `xkbcomp` by the absolute path
+//! `/usr/bin/xkbcomp`, so it runs in a private mount namespace (`unshare --mount`) where the
+//! fetched `usr/bin` is overlaid on `/usr/bin`; the host's file system is not changed. The
+//! scenes capture themselves (`docs/capture/`), so the PNGs hold exactly the window.
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use crate::godot::{self, Godot};
+
+/// Where the screenshots go, relative to the workspace root.
+const SCREENSHOT_DIR: &str = "docs/screenshots";
+/// Mesa's OpenGL drivers and the GL dispatch libraries, from Debian sid like Godot.
+const MESA_PACKAGES: [&str; 5] = [
+    "libgl1-mesa-dri",
+    "libglx-mesa0",
+    "libegl-mesa0",
+    "libgl1",
+    "libegl1",
+];
+/// The virtual X server and the keymap compiler it runs.
+const XVFB_PACKAGES: [&str; 2] = ["xvfb", "x11-xkb-utils"];
+/// The Xvfb screen: width x height x depth.
+const SCREEN: &str = "1280x800x24";
+/// The editor window's size (the whole screen).
+const EDITOR_RESOLUTION: &str = "1280x800";
+/// Longest one capture may take (the editor's first start imports and renders in software).
+const CAPTURE_TIMEOUT: Duration = Duration::from_secs(600);
+/// Longest Xvfb may take to report its display.
+const XVFB_START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Fetches what it needs, starts Xvfb, and writes both screenshots.
+pub fn screenshot() -> Result<(), String> {
+    let target = crate::root().join("target");
+    let work = target.join("screenshot");
+    let mesa = godot::fetch_packages(&work.join("mesa"), "sid", &MESA_PACKAGES)?;
+    let xvfb = godot::fetch_packages(&work.join("xvfb"), &host_suite()?, &XVFB_PACKAGES)?;
+    let godot = godot::fetch(&target.join("godot"))?.with_library_dirs(&library_dirs(&mesa)?)?;
+    let addon = crate::build_addon(false)?;
+    let display = Xvfb::start(&xvfb)?;
+    let shots = crate::root().join(SCREENSHOT_DIR);
+    fs::create_dir_all(&shots).map_err(|e| format!("cannot create {}: {e}", shots.display()))?;
+    let run = Run {
+        godot: &godot,
+        display: &display.name,
+        mesa: &mesa,
+        home: &work.join("home"),
+    };
+    let chat = shots.join("chat.png");
+    run.chat(&addon, &work.join("chat-project"), &chat)?;
+    let help = shots.join("help.png");
+    run.help(&addon, &work.join("help-project"), &help)?;
+    crate::say(format!(
+        "screenshots written: {} and {}",
+        chat.display(),
+        help.display()
+    ));
+    Ok(())
+}
+
+/// The codename of the host's Debian release (`VERSION_CODENAME` in `/etc/os-release`).
+fn host_suite() -> Result<String, String> {
+    let release = fs::read_to_string("/etc/os-release")
+        .map_err(|e| format!("cannot read /etc/os-release: {e}"))?;
+    release
+        .lines()
+        .find_map(|line| line.strip_prefix("VERSION_CODENAME="))
+        .map(|name| name.trim_matches('"').to_owned())
+        .filter(|name| !name.is_empty())
+        .ok_or_else(|| "/etc/os-release names no VERSION_CODENAME (not Debian?)".into())
+}
+
+/// The shared-library folders of an unpacked Debian tree.
+fn library_dirs(root: &Path) -> Result<Vec<PathBuf>, String> {
+    let triplet = godot::triplet()?;
+    Ok([format!("usr/lib/{triplet}"), format!("lib/{triplet}")]
+        .iter()
+        .map(|dir| root.join(dir))
+        .filter(|dir| dir.is_dir())
+        .collect())
+}
+
+/// A running Xvfb, stopped when dropped.
+struct Xvfb {
+    child: Child,
+    /// The `DISPLAY` value, e.g. ":1".
+    name: String,
+}
+
+impl Xvfb {
+    /// Starts the fetched Xvfb in `root` on a display it picks (`-displayfd`), in a private mount
+    /// namespace where the fetched `usr/bin` (with `xkbcomp`) is overlaid on `/usr/bin`.
+    fn start(root: &Path) -> Result<Xvfb, String> {
+        let library_path = std::env::join_paths(library_dirs(root)?)
+            .map_err(|e| format!("bad library path: {e}"))?;
+        let script = format!(
+            "mount -t overlay overlay -o \"lowerdir=$1:/usr/bin\" /usr/bin && \
+             exec \"$1/Xvfb\" -displayfd 1 -screen 0 {SCREEN} -nolisten tcp -xkbdir \"$2\""
+        );
+        let mut command = Command::new("unshare");
+        if !is_root() {
+            command.arg("--map-root-user");
+        }
+        command
+            .args(["--mount", "sh", "-c", &script, "sh"])
+            .arg(root.join("usr/bin"))
+            .arg(root.join("usr/share/X11/xkb"))
+            .env("LD_LIBRARY_PATH", library_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped());
+        crate::say(format!("starting Xvfb: {}", godot::show_cmd(&command)));
+        let mut child = command
+            .spawn()
+            .map_err(|e| format!("cannot start Xvfb through unshare: {e}"))?;
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (sender, receiver) = mpsc::channel();
+        thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = sender.send(line);
+        });
+        let mut xvfb = Xvfb {
+            child,
+            name: String::new(),
+        };
+        let number = receiver
+            .recv_timeout(XVFB_START_TIMEOUT)
+            .ok()
+            .and_then(|line| line.trim().parse::<u32>().ok())
+            .ok_or("Xvfb did not report a display (see its messages above)")?;
+        xvfb.name = format!(":{number}");
+        crate::say(format!("Xvfb is serving display {}", xvfb.name));
+        Ok(xvfb)
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+}
+
+/// What every windowed Godot run shares.
+struct Run<'a> {
+    godot: &'a Godot,
+    display: &'a str,
+    mesa: &'a Path,
+    /// HOME and XDG folders of the runs, so the user's own editor settings are left alone.
+    home: &'a Path,
+}
+
+impl Run<'_> {
+    /// The sample project's chat scene, with `docs/capture/chat_capture.gd` as an autoload
+    /// (through `override.cfg` in a copy of the project).
+    fn chat(&self, addon: &Path, project: &Path, png: &Path) -> Result<(), String> {
+        fresh_dir(project)?;
+        crate::copy_dir(&crate::root().join("godot-project"), project)?;
+        for generated in [".godot", "addons", "certs"] {
+            let path = project.join(generated);
+            if path.exists() {
+                fs::remove_dir_all(&path)
+                    .map_err(|e| format!("cannot remove {}: {e}", path.display()))?;
+            }
+        }
+        crate::install_addon(addon, project)?;
+        crate::certs::write_demo_certificate(&project.join("certs"))?;
+        copy(
+            &crate::root().join("docs/capture/chat_capture.gd"),
+            &project.join("chat_capture.gd"),
+        )?;
+        write(
+            &project.join("override.cfg"),
+            "[autoload]\n\nchat_capture=\"*res://chat_capture.gd\"\n",
+        )?;
+        crate::import(self.godot, project)?;
+        self.capture(project, &[], png)
+    }
+
+    /// The editor, opened on a project with the addon and the `help_capture` plugin enabled.
+    fn help(&self, addon: &Path, project: &Path, png: &Path) -> Result<(), String> {
+        fresh_dir(project)?;
+        write(
+            &project.join("project.godot"),
+            "config_version=5\n\n[application]\n\nconfig/name=\"rust_websocket\"\n\n\
+             [editor_plugins]\n\n\
+             enabled=PackedStringArray(\"res://addons/help_capture/plugin.cfg\")\n",
+        )?;
+        crate::install_addon(addon, project)?;
+        crate::copy_dir(
+            &crate::root().join("docs/capture/help_capture"),
+            &project.join("addons/help_capture"),
+        )?;
+        crate::import(self.godot, project)?;
+        // At its very first start (no class reference cache yet) the editor builds the class
+        // reference without the extension's descriptions; a headless start builds the cache.
+        let mut warm_up = self.godot_in(project);
+        warm_up.args(["--headless", "--editor", "--quit"]);
+        crate::say("building the editor's class reference cache (headless editor)");
+        let output = godot::output_with_timeout(warm_up, CAPTURE_TIMEOUT)?;
+        if !output.status.success() {
+            return Err(format!("the headless editor failed ({})", output.status));
+        }
+        self.capture(
+            project,
+            &["--editor", "--resolution", EDITOR_RESOLUTION],
+            png,
+        )
+    }
+
+    /// A Godot command in `project` with this run's display, drivers and home folders.
+    fn godot_in(&self, project: &Path) -> Command {
+        let mut command = self.godot.command();
+        command
+            .arg("--path")
+            .arg(project)
+            .env("DISPLAY", self.display)
+            .env(
+                "__EGL_VENDOR_LIBRARY_DIRS",
+                self.mesa.join("usr/share/glvnd/egl_vendor.d"),
+            )
+            .env("HOME", self.home)
+            .env("XDG_CONFIG_HOME", self.home.join("config"))
+            .env("XDG_DATA_HOME", self.home.join("data"))
+            .env("XDG_CACHE_HOME", self.home.join("cache"));
+        command
+    }
+
+    /// Runs Godot in a window in `project` with `args` until the capture script saved `png`.
+    fn capture(&self, project: &Path, args: &[&str], png: &Path) -> Result<(), String> {
+        if png.exists() {
+            fs::remove_file(png).map_err(|e| format!("cannot remove {}: {e}", png.display()))?;
+        }
+        let mut command = self.godot_in(project);
+        command
+            .args(["--rendering-driver", "opengl3", "--audio-driver", "Dummy"])
+            .args(args)
+            .arg("--")
+            .arg(format!("--screenshot={}", png.display()));
+        crate::say(format!("capturing {}", png.display()));
+        let output = godot::output_with_timeout(command, CAPTURE_TIMEOUT)?;
+        let log = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        print!("{log}");
+        if !output.status.success() || !png.is_file() {
+            return Err(format!(
+                "Godot did not save {} ({})",
+                png.display(),
+                output.status
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn fresh_dir(dir: &Path) -> Result<(), String> {
+    if dir.exists() {
+        fs::remove_dir_all(dir).map_err(|e| format!("cannot remove {}: {e}", dir.display()))?;
+    }
+    fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))
+}
+
+fn copy(from: &Path, to: &Path) -> Result<(), String> {
+    fs::copy(from, to)
+        .map(|_| ())
+        .map_err(|e| format!("cannot copy {} to {}: {e}", from.display(), to.display()))
+}
+
+fn write(path: &Path, text: &str) -> Result<(), String> {
+    fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
