@@ -362,17 +362,82 @@ fn fetch(cache_dir: &Path) -> Result<Godot, String> {
         ));
     }
 
-    triplet()?;
-    let mirror = system_mirror();
     log(format!(
         "no Godot 4.{MIN_MINOR}+ on PATH; fetching Debian {SUITE}'s `{PACKAGE}` into {} \
          (private apt state, the system's apt config is left alone)",
         short(&layout.cache)
     ));
-    let conf = write_apt_config(&layout, &mirror)?;
+    let (mirror, present) = fetch_packages(&layout, SUITE, &[PACKAGE])?;
+    let godot = unpacked_godot(&layout.root, &source)?;
+    let godot = verified(godot)?;
+    let marker = format!(
+        "Godot {}, fetched from {mirror} {SUITE}; packages:\n",
+        godot.version
+    );
+    finish_fetch(&layout, marker, &present)?;
+    Ok(godot)
+}
+
+/// Fetches Debian `suite`'s `packages` and their dependency closure into `cache_dir` the way
+/// Godot is fetched (private apt state, `dpkg -x`), or reuses an earlier fetch there. Returns
+/// how to start `binary` (a path inside the packages, e.g. `usr/bin/python2.7`) through the
+/// unpacked tree's own dynamic loader: the program and its first arguments.
+pub fn fetch_debian(
+    cache_dir: &Path,
+    suite: &str,
+    packages: &[&str],
+    binary: &str,
+) -> Result<(PathBuf, Vec<OsString>), String> {
+    let layout = Layout::new(cache_dir)?;
+    let binary = layout.root.join(binary);
+    if layout.marker.is_file() {
+        match loader_command(&layout.root, &binary) {
+            Ok(command) => return Ok(command),
+            Err(e) => {
+                log(format!(
+                    "the copy fetched earlier into {} does not work ({e}); fetching again",
+                    short(&layout.cache)
+                ));
+                fs::remove_file(&layout.marker)
+                    .map_err(|e| format!("cannot remove {}: {e}", layout.marker.display()))?;
+            }
+        }
+    }
+    let wanted = packages.join(", ");
+    if ["apt-get", "apt-cache", "dpkg"]
+        .iter()
+        .any(|tool| find_on_path(tool).is_none())
+    {
+        return Err(format!(
+            "fetching Debian {suite}'s {wanted} needs a Debian-based Linux (apt-get, apt-cache \
+             and dpkg)"
+        ));
+    }
+    log(format!(
+        "fetching Debian {suite}'s {wanted} into {} (private apt state, the system's apt \
+         config is left alone)",
+        short(&layout.cache)
+    ));
+    let (mirror, present) = fetch_packages(&layout, suite, packages)?;
+    let command = loader_command(&layout.root, &binary)?;
+    let marker = format!("{wanted}, fetched from {mirror} {suite}; packages:\n");
+    finish_fetch(&layout, marker, &present)?;
+    Ok(command)
+}
+
+/// Downloads `packages` of Debian `suite` with their dependency closure and unpacks them into
+/// `layout.root`. Returns the mirror and the `.deb` files unpacked.
+fn fetch_packages(
+    layout: &Layout,
+    suite: &str,
+    packages: &[&str],
+) -> Result<(String, Vec<String>), String> {
+    triplet()?;
+    let mirror = system_mirror();
+    let conf = write_apt_config(layout, &mirror, suite)?;
 
     log(format!(
-        "apt-get update: downloading the {SUITE} package index from {mirror}"
+        "apt-get update: downloading the {suite} package index from {mirror}"
     ));
     run(apt("apt-get", &conf).args(["-q", "update"]))?;
     let lists = layout.apt.join("lists");
@@ -382,16 +447,18 @@ fn fetch(cache_dir: &Path) -> Result<Godot, String> {
         .any(|e| e.file_name().to_string_lossy().contains("_Packages"));
     if !have_index {
         return Err(format!(
-            "apt-get update did not download a {SUITE} package index into {}",
+            "apt-get update did not download a {suite} package index into {}",
             lists.display()
         ));
     }
 
     log(format!(
-        "resolving the dependencies of {SUITE}'s `{PACKAGE}` (apt-cache depends --recurse)"
+        "resolving the dependencies of {suite}'s {} (apt-cache depends --recurse)",
+        packages.join(", ")
     ));
-    let packages = resolve(&conf)?;
-    let debs = deb_files(&conf, &packages)?;
+    let roots = packages;
+    let packages = resolve(&conf, suite, roots)?;
+    let debs = deb_files(&conf, suite, &packages, roots)?;
     let total: u64 = debs.iter().map(|d| d.size).sum();
 
     fs::create_dir_all(&layout.debs)
@@ -407,7 +474,7 @@ fn fetch(cache_dir: &Path) -> Result<Godot, String> {
         total.div_ceil(1_000_000),
         short(&layout.debs)
     ));
-    download(&conf, &layout.debs, &todo)?;
+    download(&conf, &layout.debs, &todo, roots)?;
     let present: Vec<&Deb> = debs
         .iter()
         .filter(|d| layout.debs.join(&d.file).is_file())
@@ -418,17 +485,14 @@ fn fetch(cache_dir: &Path) -> Result<Godot, String> {
         present.len(),
         short(&layout.root)
     ));
-    unpack(&layout, &present)?;
+    unpack(layout, &present)?;
+    Ok((mirror, present.iter().map(|d| d.file.clone()).collect()))
+}
 
-    let godot = unpacked_godot(&layout.root, &source)?;
-    let godot = verified(godot)?;
-
-    let mut marker = format!(
-        "Godot {}, fetched from {mirror} {SUITE}; packages:\n",
-        godot.version
-    );
-    for deb in &present {
-        marker.push_str(&deb.file);
+/// Marks a fetch complete (`marker`, then the unpacked `.deb` files) and removes the downloads.
+fn finish_fetch(layout: &Layout, mut marker: String, files: &[String]) -> Result<(), String> {
+    for file in files {
+        marker.push_str(file);
         marker.push('\n');
     }
     fs::write(&layout.marker, marker)
@@ -443,7 +507,7 @@ fn fetch(cache_dir: &Path) -> Result<Godot, String> {
             layout.apt.display()
         ));
     }
-    Ok(godot)
+    Ok(())
 }
 
 /// Checks a candidate with `--headless --version` and fills in its version.
@@ -532,7 +596,7 @@ fn system_mirror() -> String {
 }
 
 /// Writes the private sources list and apt config; returns the config's path.
-fn write_apt_config(layout: &Layout, mirror: &str) -> Result<PathBuf, String> {
+fn write_apt_config(layout: &Layout, mirror: &str, suite: &str) -> Result<PathBuf, String> {
     let apt = &layout.apt;
     for dir in [
         apt.join("lists").join("partial"),
@@ -550,7 +614,7 @@ fn write_apt_config(layout: &Layout, mirror: &str) -> Result<PathBuf, String> {
     let status = apt.join("state").join("status");
     let conf = apt.join("apt.conf");
     let conf_text = format!(
-        "// Private apt setup for fetching Godot; read after the system config via `-c`.\n\
+        "// Private apt setup for fetching from Debian; read after the system config via `-c`.\n\
          // Drop system hooks that would act on the system (appstream, packagekit, cleanup).\n\
          #clear APT::Update::Pre-Invoke;\n\
          #clear APT::Update::Post-Invoke;\n\
@@ -579,7 +643,7 @@ fn write_apt_config(layout: &Layout, mirror: &str) -> Result<PathBuf, String> {
         apt.join("cache").display(),
     );
     let files = [
-        (sources, format!("deb {signed_by}{mirror} {SUITE} main\n")),
+        (sources, format!("deb {signed_by}{mirror} {suite} main\n")),
         // An empty dpkg status: nothing counts as installed, so the full closure is used.
         (status, String::new()),
         (conf.clone(), conf_text),
@@ -606,20 +670,21 @@ struct Alt {
     providers: Vec<String>,
 }
 
-/// The runtime dependency closure of the Godot package, one package per dependency
+/// The runtime dependency closure of the `roots` packages, one package per dependency
 /// (the first installable alternative), like `apt-get install --no-install-recommends`.
-fn resolve(conf: &Path) -> Result<Vec<String>, String> {
-    let out = run(apt("apt-cache", conf).args([
-        "depends",
-        "--recurse",
-        "--no-recommends",
-        "--no-suggests",
-        "--no-conflicts",
-        "--no-breaks",
-        "--no-replaces",
-        "--no-enhances",
-        PACKAGE,
-    ]))?;
+fn resolve(conf: &Path, suite: &str, roots: &[&str]) -> Result<Vec<String>, String> {
+    let out = run(apt("apt-cache", conf)
+        .args([
+            "depends",
+            "--recurse",
+            "--no-recommends",
+            "--no-suggests",
+            "--no-conflicts",
+            "--no-breaks",
+            "--no-replaces",
+            "--no-enhances",
+        ])
+        .args(roots))?;
 
     // Parse `apt-cache depends` output: an unindented package name (virtual ones in
     // <angle brackets>), then "  Depends: x" lines (" |Depends: x" = "or the next one"),
@@ -667,14 +732,14 @@ fn resolve(conf: &Path) -> Result<Vec<String>, String> {
         }
         continues_group = or_next;
     }
-    if !deps.contains_key(PACKAGE) {
+    if let Some(absent) = roots.iter().find(|root| !deps.contains_key(**root)) {
         return Err(format!(
-            "Debian {SUITE} has no `{PACKAGE}` package (apt-cache depends found nothing)"
+            "Debian {suite} has no `{absent}` package (apt-cache depends found nothing)"
         ));
     }
 
     let mut selected: BTreeSet<String> = BTreeSet::new();
-    let mut queue = VecDeque::from([PACKAGE.to_string()]);
+    let mut queue: VecDeque<String> = roots.iter().map(|root| root.to_string()).collect();
     while let Some(pkg) = queue.pop_front() {
         if !selected.insert(pkg.clone()) {
             continue;
@@ -691,7 +756,7 @@ fn resolve(conf: &Path) -> Result<Vec<String>, String> {
             match candidates.first() {
                 Some(c) => queue.push_back((*c).clone()),
                 None => log(format!(
-                    "warning: nothing in sid satisfies `{}` (needed by {pkg}); continuing without it",
+                    "warning: nothing in {suite} satisfies `{}` (needed by {pkg}); continuing without it",
                     group
                         .iter()
                         .map(|a| a.name.as_str())
@@ -717,7 +782,12 @@ struct Deb {
 }
 
 /// Looks up the candidate version of each package and the file `apt-get download` creates.
-fn deb_files(conf: &Path, packages: &[String]) -> Result<Vec<Deb>, String> {
+fn deb_files(
+    conf: &Path,
+    suite: &str,
+    packages: &[String],
+    roots: &[&str],
+) -> Result<Vec<Deb>, String> {
     let out = apt("apt-cache", conf)
         .args(["show", "--no-all-versions"])
         .args(packages)
@@ -754,24 +824,23 @@ fn deb_files(conf: &Path, packages: &[String]) -> Result<Vec<Deb>, String> {
         .map(String::as_str)
         .filter(|p| !found.contains(p))
         .collect();
-    if found.contains(PACKAGE) {
-        if !lost.is_empty() {
-            log(format!(
-                "warning: no downloadable version of {}; continuing without",
-                lost.join(", ")
-            ));
-        }
-        Ok(debs)
-    } else {
-        Err(format!(
-            "apt-cache show found no `{PACKAGE}` package in Debian {SUITE}{}",
+    if let Some(absent) = roots.iter().find(|root| !found.contains(**root)) {
+        return Err(format!(
+            "apt-cache show found no `{absent}` package in Debian {suite}{}",
             tail_of(&out)
-        ))
+        ));
     }
+    if !lost.is_empty() {
+        log(format!(
+            "warning: no downloadable version of {}; continuing without",
+            lost.join(", ")
+        ));
+    }
+    Ok(debs)
 }
 
 /// Downloads the given packages into `dir`, one by one as a fallback if the batch fails.
-fn download(conf: &Path, dir: &Path, debs: &[&Deb]) -> Result<(), String> {
+fn download(conf: &Path, dir: &Path, debs: &[&Deb], roots: &[&str]) -> Result<(), String> {
     if debs.is_empty() {
         return Ok(());
     }
@@ -791,7 +860,7 @@ fn download(conf: &Path, dir: &Path, debs: &[&Deb]) -> Result<(), String> {
                 .args(["-q", "download", &deb.package]));
         match result {
             Ok(_) => {}
-            Err(e) if deb.package == PACKAGE => return Err(e),
+            Err(e) if roots.contains(&deb.package.as_str()) => return Err(e),
             Err(e) => log(format!(
                 "warning: cannot download {}, continuing without it: {e}",
                 deb.package
@@ -833,8 +902,20 @@ fn unpack(layout: &Layout, debs: &[&Deb]) -> Result<(), String> {
 
 /// The unpacked Godot, started through the unpacked tree's own dynamic loader.
 fn unpacked_godot(root: &Path, source: &str) -> Result<Godot, String> {
+    let (program, prefix_args) = loader_command(root, &root.join("usr/bin").join(PACKAGE))?;
+    Ok(Godot {
+        program,
+        prefix_args,
+        env: Vec::new(),
+        version: String::new(),
+        source: source.to_string(),
+    })
+}
+
+/// How to start `binary` of an unpacked tree through the tree's own dynamic loader, with the
+/// tree's library folders: the loader and its arguments up to the binary.
+fn loader_command(root: &Path, binary: &Path) -> Result<(PathBuf, Vec<OsString>), String> {
     let triplet = triplet()?;
-    let binary = root.join("usr/bin").join(PACKAGE);
     if !binary.is_file() {
         return Err(format!("{} is missing", binary.display()));
     }
@@ -873,7 +954,7 @@ fn unpacked_godot(root: &Path, source: &str) -> Result<Godot, String> {
         list.arg("--library-path")
             .arg(join_paths(&lib_dirs)?)
             .arg("--list")
-            .arg(&binary);
+            .arg(binary);
         let listed = output_with_timeout(list, PROBE_TIMEOUT)?;
         // Missing libraries show up as "libx.so.1 => not found" lines, or (when the loader
         // gives up) as "...: error while loading shared libraries: libx.so.1: cannot open...".
@@ -905,15 +986,9 @@ fn unpacked_godot(root: &Path, source: &str) -> Result<Godot, String> {
             let prefix_args = vec![
                 OsString::from("--library-path"),
                 join_paths(&lib_dirs)?,
-                binary.into_os_string(),
+                binary.as_os_str().to_owned(),
             ];
-            return Ok(Godot {
-                program: loader,
-                prefix_args,
-                env: Vec::new(),
-                version: String::new(),
-                source: source.to_string(),
-            });
+            return Ok((loader, prefix_args));
         }
         let mut found = Vec::new();
         for lib in &missing {

@@ -5,8 +5,11 @@
 //! - `test`: every test: formatting, clippy, cargo tests, the multiplayer scenarios (separate
 //!   headless Godot processes around a Godot `WebSocketMultiplayerPeer` server), the headless
 //!   Godot suite against real peers (Godot's own WebSocket server and Python `websockets`), and
-//!   the demo's session.
+//!   the demo's session, and the Autobahn|Testsuite cases (see `autobahn`).
+//! - `autobahn [--update-baseline]`: only the Autobahn|Testsuite cases, through the engine and
+//!   through `RustWebSocketClient`; `--update-baseline` rewrites `tests/autobahn/baseline-*.json`.
 
+mod autobahn;
 mod certs;
 mod godot;
 
@@ -51,7 +54,11 @@ fn main() -> ExitCode {
         Some("addon") => build_addon(args.iter().any(|a| a == "--release")).map(|_| ()),
         Some("demo") => demo(),
         Some("test") => test(),
-        _ => Err("usage: cargo xtask <addon [--release] | demo | test>".into()),
+        Some("autobahn") => autobahn::command(args.iter().any(|a| a == "--update-baseline")),
+        _ => Err(
+            "usage: cargo xtask <addon [--release] | demo | test | autobahn [--update-baseline]>"
+                .into(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -275,6 +282,7 @@ fn test() -> Result<(), String> {
     // The sample project's session counts as one more test: it must keep working.
     run_demo(&godot, &addon)?;
     let suite_counts = (suite_counts.0 + 1, suite_counts.1);
+    let autobahn_counts = autobahn::run(&godot, &project, false)?;
     say(format!(
         "cargo tests: {} passed, {} failed",
         cargo_counts.0, cargo_counts.1
@@ -287,9 +295,13 @@ fn test() -> Result<(), String> {
         "headless Godot suite and demo: {} passed, {} failed",
         suite_counts.0, suite_counts.1
     ));
+    say(format!(
+        "Autobahn cases (both agents): {} passed, {} failed",
+        autobahn_counts.0, autobahn_counts.1
+    ));
     let (passed, failed) = (
-        cargo_counts.0 + multiplayer_counts.0 + suite_counts.0,
-        cargo_counts.1 + multiplayer_counts.1 + suite_counts.1,
+        cargo_counts.0 + multiplayer_counts.0 + suite_counts.0 + autobahn_counts.0,
+        cargo_counts.1 + multiplayer_counts.1 + suite_counts.1 + autobahn_counts.1,
     );
     println!("{passed} passed, {failed} failed");
     if failed > 0 {
@@ -442,6 +454,10 @@ fn test_project(godot: &Godot, addon: &Path) -> Result<PathBuf, String> {
     copy_dir(
         &root().join("tests/multiplayer"),
         &project.join("tests/multiplayer"),
+    )?;
+    copy_dir(
+        &root().join("tests/autobahn"),
+        &project.join("tests/autobahn"),
     )?;
     certs::write_test_certificates(&project.join("tests/certs"))?;
     import(godot, &project)?;
