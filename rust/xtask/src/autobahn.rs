@@ -7,6 +7,7 @@
 //! its pinned packages installed once into `target/autobahn/` by pip 20.3.4.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,6 +21,8 @@ use crate::godot::{self, Godot};
 
 /// The pip that installs the fuzzingserver's packages: the last release for Python 2.7.
 const PIP_VERSION: &str = "20.3.4";
+/// The setuptools that builds the packages only published as source: the last for Python 2.7.
+const SETUPTOOLS: &str = "setuptools==44.1.1";
 /// pyenv's Python 2.7, used when present.
 const PYENV_PYTHON2: &str = "versions/2.7.18/bin/python";
 /// A case whose connection is still open after this long is abandoned (and fails).
@@ -360,17 +363,16 @@ fn baseline_text(results: &Verdicts) -> String {
 // ---------------------------------------------------------------------------
 // The fuzzingserver's Python 2.7 and its packages.
 
-/// A Python 2.7 interpreter and how to start it.
+/// A Python 2.7 interpreter.
 struct Python2 {
     program: PathBuf,
-    prefix_args: Vec<std::ffi::OsString>,
+    /// Environment for building C extensions with it.
+    build_env: Vec<(&'static str, OsString)>,
 }
 
 impl Python2 {
     fn command(&self) -> Command {
-        let mut command = Command::new(&self.program);
-        command.args(&self.prefix_args);
-        command
+        Command::new(&self.program)
     }
 }
 
@@ -388,20 +390,45 @@ fn python2() -> Result<Python2, String> {
             ));
             return Ok(Python2 {
                 program: python,
-                prefix_args: Vec::new(),
+                build_env: Vec::new(),
             });
         }
     }
     crate::say("Autobahn: no pyenv Python 2.7.18; using Debian bullseye's python2.7");
-    let (program, prefix_args) = godot::fetch_debian(
-        &crate::root().join("target/python2"),
+    let cache = crate::root().join("target/python2");
+    let (loader, library_path) = godot::fetch_debian(
+        &cache,
         "bullseye",
-        &["python2.7", "libpython2.7-dev"],
+        &["python2.7", "libpython2.7-dev", "patchelf"],
         "usr/bin/python2.7",
     )?;
+    // pip runs build steps as `sys.executable`, so the interpreter must start by itself: its
+    // ELF interpreter and library path become the unpacked tree's (again each time; harmless).
+    let python = cache.join("root/usr/bin/python2.7");
+    crate::run(
+        Command::new(&loader)
+            .arg("--library-path")
+            .arg(&library_path)
+            .arg(cache.join("root/usr/bin/patchelf"))
+            .arg("--set-interpreter")
+            .arg(&loader)
+            .arg("--force-rpath")
+            .arg("--set-rpath")
+            .arg(&library_path)
+            .arg(&python),
+    )?;
+    // Debian's distutils names /usr/include/python2.7 for Python.h, and its pyconfig.h includes
+    // <x86_64-linux-gnu/python2.7/pyconfig.h>: both are in the unpacked tree instead. That
+    // tree's C library headers come last, after the compiler's own. Setting CFLAGS drops
+    // Debian's -O2, without which ujson 1.35's inline helpers are left undefined.
+    let include = cache.join("root/usr/include");
+    let mut cflags = OsString::from("-O2 -I");
+    cflags.push(include.join("python2.7"));
+    cflags.push(" -idirafter ");
+    cflags.push(&include);
     Ok(Python2 {
-        program,
-        prefix_args,
+        program: python,
+        build_env: vec![("CFLAGS", cflags)],
     })
 }
 
@@ -433,21 +460,33 @@ fn install_packages(python: &Python2) -> Result<PathBuf, String> {
                 .arg(format!("pip=={PIP_VERSION}")),
         )?;
     }
+    let pip = || {
+        let mut command = python.command();
+        command.arg(pip_wheel.join("pip")).args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ]);
+        command
+    };
+    // pip builds the source-only packages with `setup.py`, which needs setuptools.
+    let setuptools = crate::root().join("target/autobahn/setuptools");
+    crate::run(
+        pip()
+            .arg("--upgrade")
+            .arg("--target")
+            .arg(&setuptools)
+            .arg(SETUPTOOLS),
+    )?;
     crate::say(format!(
         "Autobahn: installing the fuzzingserver's packages into {}",
         folder.display()
     ));
     crate::run(
-        python
-            .command()
-            .arg(pip_wheel.join("pip"))
-            .args([
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "--no-warn-script-location",
-                "--target",
-            ])
+        pip()
+            .env("PYTHONPATH", &setuptools)
+            .envs(python.build_env.iter().map(|(k, v)| (k, v)))
+            .args(["--no-warn-script-location", "--target"])
             .arg(&folder)
             .arg("-r")
             .arg(&requirements),

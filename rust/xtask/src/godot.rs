@@ -378,21 +378,24 @@ fn fetch(cache_dir: &Path) -> Result<Godot, String> {
     Ok(godot)
 }
 
-/// Fetches Debian `suite`'s `packages` and their dependency closure into `cache_dir` the way
-/// Godot is fetched (private apt state, `dpkg -x`), or reuses an earlier fetch there. Returns
-/// how to start `binary` (a path inside the packages, e.g. `usr/bin/python2.7`) through the
-/// unpacked tree's own dynamic loader: the program and its first arguments.
+/// Fetches Debian `suite`'s `packages` and their dependency closure into `cache_dir/root` the
+/// way Godot is fetched (private apt state, `dpkg -x`), or reuses an earlier fetch. Returns
+/// the unpacked tree's dynamic loader and the library path under which `binary` (a path inside
+/// the packages, e.g. `usr/bin/python2.7`) finds every library it needs.
 pub fn fetch_debian(
     cache_dir: &Path,
     suite: &str,
     packages: &[&str],
     binary: &str,
-) -> Result<(PathBuf, Vec<OsString>), String> {
+) -> Result<(PathBuf, OsString), String> {
     let layout = Layout::new(cache_dir)?;
     let binary = layout.root.join(binary);
-    if layout.marker.is_file() {
-        match loader_command(&layout.root, &binary) {
-            Ok(command) => return Ok(command),
+    let wanted = packages.join(", ");
+    // The marker names the packages fetched: a different list is fetched anew.
+    let fetched = fs::read_to_string(&layout.marker).unwrap_or_default();
+    if fetched.starts_with(&format!("{wanted}, fetched from ")) {
+        match loader_for(&layout.root, &binary) {
+            Ok(loader) => return Ok(loader),
             Err(e) => {
                 log(format!(
                     "the copy fetched earlier into {} does not work ({e}); fetching again",
@@ -403,7 +406,6 @@ pub fn fetch_debian(
             }
         }
     }
-    let wanted = packages.join(", ");
     if ["apt-get", "apt-cache", "dpkg"]
         .iter()
         .any(|tool| find_on_path(tool).is_none())
@@ -419,10 +421,10 @@ pub fn fetch_debian(
         short(&layout.cache)
     ));
     let (mirror, present) = fetch_packages(&layout, suite, packages)?;
-    let command = loader_command(&layout.root, &binary)?;
+    let loader = loader_for(&layout.root, &binary)?;
     let marker = format!("{wanted}, fetched from {mirror} {suite}; packages:\n");
     finish_fetch(&layout, marker, &present)?;
-    Ok(command)
+    Ok(loader)
 }
 
 /// Downloads `packages` of Debian `suite` with their dependency closure and unpacks them into
@@ -902,19 +904,24 @@ fn unpack(layout: &Layout, debs: &[&Deb]) -> Result<(), String> {
 
 /// The unpacked Godot, started through the unpacked tree's own dynamic loader.
 fn unpacked_godot(root: &Path, source: &str) -> Result<Godot, String> {
-    let (program, prefix_args) = loader_command(root, &root.join("usr/bin").join(PACKAGE))?;
+    let binary = root.join("usr/bin").join(PACKAGE);
+    let (loader, library_path) = loader_for(root, &binary)?;
     Ok(Godot {
-        program,
-        prefix_args,
+        program: loader,
+        prefix_args: vec![
+            OsString::from("--library-path"),
+            library_path,
+            binary.into_os_string(),
+        ],
         env: Vec::new(),
         version: String::new(),
         source: source.to_string(),
     })
 }
 
-/// How to start `binary` of an unpacked tree through the tree's own dynamic loader, with the
-/// tree's library folders: the loader and its arguments up to the binary.
-fn loader_command(root: &Path, binary: &Path) -> Result<(PathBuf, Vec<OsString>), String> {
+/// The dynamic loader of an unpacked tree and the library path (the tree's folders) under which
+/// it starts `binary` of that tree with every library found.
+fn loader_for(root: &Path, binary: &Path) -> Result<(PathBuf, OsString), String> {
     let triplet = triplet()?;
     if !binary.is_file() {
         return Err(format!("{} is missing", binary.display()));
@@ -983,12 +990,7 @@ fn loader_command(root: &Path, binary: &Path) -> Result<(PathBuf, Vec<OsString>)
             ));
         }
         if missing.is_empty() {
-            let prefix_args = vec![
-                OsString::from("--library-path"),
-                join_paths(&lib_dirs)?,
-                binary.as_os_str().to_owned(),
-            ];
-            return Ok((loader, prefix_args));
+            return Ok((loader, join_paths(&lib_dirs)?));
         }
         let mut found = Vec::new();
         for lib in &missing {
