@@ -8,8 +8,9 @@ extends SceneTree
 ## Asks /getCaseCount, runs each case on /runCase?case=N&agent=A, echoing every text and binary
 ## message back as it was received (byte for byte, through get_packet and send) until the
 ## connection closes, then asks /updateReports so the server writes index.json. The verdicts are
-## the server's; this prints `CASE <n> TIMEOUT` for a case that did not end in time, then
-## `AUTOBAHN <count> cases run, <timeouts> timed out`, and exits 1 if a request failed.
+## the server's; this prints `CASE <n> TIMEOUT` for a case that did not end in time and
+## `CASE <n> NOT OPENED: <error>` for one that did not open (xtask counts each as a failure),
+## then `AUTOBAHN <count> cases run, <stuck> stuck`, and exits 1 if another request failed.
 
 ## A case whose connection is still open after this many seconds is abandoned.
 const CASE_TIMEOUT_S := 60.0
@@ -42,20 +43,23 @@ func _run() -> void:
 		printerr("autobahn_client: /getCaseCount answered no case count: ", count_session["error"])
 		quit(1)
 		return
-	var timeouts := 0
+	var stuck := 0
 	for case in range(1, count + 1):
 		var path := "/runCase?case=%d&agent=%s" % [case, _agent.uri_encode()]
 		var result: Dictionary = await _session(path, true)
-		# A failed connection is often the right answer to a case: the server judges that.
+		# Failing the connection is often the right answer to a case: the server judges that.
 		if result["timed_out"]:
-			timeouts += 1
+			stuck += 1
 			print("CASE %d TIMEOUT" % case)
+		elif not result["opened"]:
+			stuck += 1
+			print("CASE %d NOT OPENED: %s" % [case, result["error"]])
 	var report: Dictionary = await _session("/updateReports?agent=%s" % _agent.uri_encode(), false)
 	if report["timed_out"] or not report["opened"]:
 		printerr("autobahn_client: /updateReports failed: ", report["error"])
 		quit(1)
 		return
-	print("AUTOBAHN %d cases run, %d timed out" % [count, timeouts])
+	print("AUTOBAHN %d cases run, %d stuck" % [count, stuck])
 	quit(0)
 
 

@@ -108,7 +108,8 @@ pub fn command(update_baseline: bool) -> Result<(), String> {
 
 /// Runs every case through both agents against one fuzzingserver and compares the verdicts with
 /// the baselines (or rewrites them). Returns (passed, failed), one count per case and agent: a
-/// case passes when its verdict is accepted and matches the baseline.
+/// case passes when its verdict is accepted and matches the baseline; an agent whose run broke
+/// off counts one failure.
 pub fn run(godot: &Godot, project: &Path, update_baseline: bool) -> Result<(usize, usize), String> {
     let started = Instant::now();
     let python = python2()?;
@@ -133,12 +134,12 @@ pub fn run(godot: &Godot, project: &Path, update_baseline: bool) -> Result<(usiz
     for agent in [Agent::Engine, Agent::Godot] {
         let agent_started = Instant::now();
         crate::say(format!("Autobahn: running every case as {}", agent.name()));
-        match agent {
-            Agent::Engine => run_engine_agent(port)?,
-            Agent::Godot => run_godot_agent(godot, project, port)?,
-        }
-        let results = read_results(&reports, agent)?;
-        let (passed, failed) = judge(agent, &results, update_baseline)?;
+        // An agent whose run broke off is one failure; the other agent still runs.
+        let (passed, failed) = run_agent(agent, godot, project, port, &reports, update_baseline)
+            .unwrap_or_else(|error| {
+                println!("FAIL autobahn {}: {error}", agent.name());
+                (0, 1)
+            });
         crate::say(format!(
             "Autobahn {} took {:.1} s: {passed} passed, {failed} failed",
             agent.name(),
@@ -157,8 +158,35 @@ pub fn run(godot: &Godot, project: &Path, update_baseline: bool) -> Result<(usiz
 // ---------------------------------------------------------------------------
 // The agents.
 
+/// Runs every case as `agent` and judges the verdicts (see [`judge`]); a case that did not open
+/// or did not end in time counts as one more failure.
+fn run_agent(
+    agent: Agent,
+    godot: &Godot,
+    project: &Path,
+    port: u16,
+    reports: &Path,
+    update_baseline: bool,
+) -> Result<(usize, usize), String> {
+    let stuck = match agent {
+        Agent::Engine => run_engine_agent(port)?,
+        Agent::Godot => run_godot_agent(godot, project, port)?,
+    };
+    let results = read_results(reports, agent)?;
+    let (passed, failed) = judge(agent, &results, update_baseline)?;
+    if stuck > 0 {
+        println!(
+            "FAIL autobahn {}: {stuck} cases did not open or did not end within {} s",
+            agent.name(),
+            CASE_TIMEOUT.as_secs()
+        );
+    }
+    Ok((passed, failed + stuck))
+}
+
 /// Runs every case through the engine crate: `/getCaseCount`, each `/runCase`, `/updateReports`.
-fn run_engine_agent(port: u16) -> Result<(), String> {
+/// Returns how many cases did not open or did not end in time (each counts as a failure).
+fn run_engine_agent(port: u16) -> Result<usize, String> {
     let url = |path: String| format!("ws://127.0.0.1:{port}{path}");
     let answer = engine_session(&url("/getCaseCount".into()), false)?;
     let count: usize = answer
@@ -167,15 +195,17 @@ fn run_engine_agent(port: u16) -> Result<(), String> {
         .and_then(|text| text.trim().parse().ok())
         .ok_or("the fuzzingserver's /getCaseCount answered no case count")?;
     let agent = Agent::Engine.name();
+    let mut stuck = 0;
     for case in 1..=count {
-        // A case that times out is reported here; the server's verdict on it counts.
         if let Err(error) =
             engine_session(&url(format!("/runCase?case={case}&agent={agent}")), true)
         {
             println!("autobahn {agent}: case {case}: {error}");
+            stuck += 1;
         }
     }
-    engine_session(&url(format!("/updateReports?agent={agent}")), false).map(|_| ())
+    engine_session(&url(format!("/updateReports?agent={agent}")), false)?;
+    Ok(stuck)
 }
 
 /// Connects to `url` and polls until the connection ends. With `echo`, every message is sent
@@ -219,8 +249,9 @@ fn engine_session(url: &str, echo: bool) -> Result<Vec<Message>, String> {
     }
 }
 
-/// Runs every case through `RustWebSocketClient` in headless Godot.
-fn run_godot_agent(godot: &Godot, project: &Path, port: u16) -> Result<(), String> {
+/// Runs every case through `RustWebSocketClient` in headless Godot. Returns how many cases did
+/// not open or did not end in time (its `CASE <n> ...` lines).
+fn run_godot_agent(godot: &Godot, project: &Path, port: u16) -> Result<usize, String> {
     let args = [
         "--script".to_owned(),
         "res://tests/autobahn/autobahn_client.gd".to_owned(),
@@ -229,7 +260,8 @@ fn run_godot_agent(godot: &Godot, project: &Path, port: u16) -> Result<(), Strin
         format!("--agent={}", Agent::Godot.name()),
     ];
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    crate::run_godot(godot, project, &args, GODOT_AGENT_TIMEOUT).map(|_| ())
+    let log = crate::run_godot(godot, project, &args, GODOT_AGENT_TIMEOUT)?;
+    Ok(log.lines().filter(|line| line.starts_with("CASE ")).count())
 }
 
 // ---------------------------------------------------------------------------
