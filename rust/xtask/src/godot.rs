@@ -896,8 +896,38 @@ fn unpack(layout: &Layout, debs: &[&Deb]) -> Result<(), String> {
 
 /// The unpacked Godot, started through the unpacked tree's own dynamic loader.
 fn unpacked_godot(root: &Path, source: &str) -> Result<Godot, String> {
-    let triplet = triplet()?;
     let binary = root.join("usr/bin").join(PACKAGE);
+    let (loader, library_path) = loader_for(root, &binary)?;
+    Ok(Godot {
+        program: loader,
+        prefix_args: vec![
+            OsString::from("--library-path"),
+            library_path,
+            binary.into_os_string(),
+        ],
+        env: Vec::new(),
+        version: String::new(),
+        source: source.to_string(),
+    })
+}
+
+/// Fetches Debian `suite`'s `packages` like [`fetch_packages`] and returns the unpacked tree's
+/// dynamic loader and the library path under which `binary` (a path inside the packages, e.g.
+/// `usr/bin/python2.7`) finds every library it needs.
+pub fn fetch_debian(
+    cache_dir: &Path,
+    suite: &str,
+    packages: &[&str],
+    binary: &str,
+) -> Result<(PathBuf, OsString), String> {
+    let root = fetch_packages(cache_dir, suite, packages)?;
+    loader_for(&root, &root.join(binary))
+}
+
+/// The dynamic loader of an unpacked tree and the library path (the tree's folders) under which
+/// it starts `binary` of that tree with every library found.
+fn loader_for(root: &Path, binary: &Path) -> Result<(PathBuf, OsString), String> {
+    let triplet = triplet()?;
     if !binary.is_file() {
         return Err(format!("{} is missing", binary.display()));
     }
@@ -936,7 +966,7 @@ fn unpacked_godot(root: &Path, source: &str) -> Result<Godot, String> {
         list.arg("--library-path")
             .arg(join_paths(&lib_dirs)?)
             .arg("--list")
-            .arg(&binary);
+            .arg(binary);
         let listed = output_with_timeout(list, PROBE_TIMEOUT)?;
         // Missing libraries show up as "libx.so.1 => not found" lines, or (when the loader
         // gives up) as "...: error while loading shared libraries: libx.so.1: cannot open...".
@@ -965,18 +995,7 @@ fn unpacked_godot(root: &Path, source: &str) -> Result<Godot, String> {
             ));
         }
         if missing.is_empty() {
-            let prefix_args = vec![
-                OsString::from("--library-path"),
-                join_paths(&lib_dirs)?,
-                binary.into_os_string(),
-            ];
-            return Ok(Godot {
-                program: loader,
-                prefix_args,
-                env: Vec::new(),
-                version: String::new(),
-                source: source.to_string(),
-            });
+            return Ok((loader, join_paths(&lib_dirs)?));
         }
         let mut found = Vec::new();
         for lib in &missing {

@@ -9,9 +9,13 @@
 //!   headless Godot processes around a Godot `WebSocketMultiplayerPeer` server), the headless
 //!   Godot suite against real peers (Godot's own WebSocket server and Python `websockets`), and
 //!   the demo's session, the release checks (`package.rs`: version, workflow, editor docs,
-//!   the zip installed into an empty project), and the benchmarks' smoke run.
+//!   the zip installed into an empty project), the benchmarks' smoke run, and the
+//!   Autobahn|Testsuite cases (see `autobahn`).
 //! - `bench [--smoke]`: the benchmarks side by side with Godot's WebSocketPeer (see `bench.rs`).
+//! - `autobahn [--update-baseline]`: only the Autobahn|Testsuite cases, through the engine and
+//!   through `RustWebSocketClient`; `--update-baseline` rewrites `tests/autobahn/baseline-*.json`.
 
+mod autobahn;
 mod bench;
 mod certs;
 mod docs;
@@ -81,9 +85,11 @@ fn main() -> ExitCode {
                 Err(error) => Err(error),
             }
         }
+        Some("autobahn") => autobahn::command(args.iter().any(|a| a == "--update-baseline")),
         _ => Err(
             "usage: cargo xtask <addon [--release] | demo | package [--prebuilt DIR] | screenshot \
-                  | test | bench [--smoke] [--only=TEXT] [--contender=KEY] [--runs=N]>"
+                  | test | bench [--smoke] [--only=TEXT] [--contender=KEY] [--runs=N] \
+                  | autobahn [--update-baseline]>"
                 .into(),
         ),
     };
@@ -317,30 +323,20 @@ fn test() -> Result<(), String> {
         contender: None,
         runs: None,
     })?;
-    say(format!(
-        "cargo tests: {} passed, {} failed",
-        cargo_counts.0, cargo_counts.1
-    ));
-    say(format!(
-        "multiplayer suite: {} passed, {} failed",
-        multiplayer_counts.0, multiplayer_counts.1
-    ));
-    say(format!(
-        "headless Godot suite and demo: {} passed, {} failed",
-        suite_counts.0, suite_counts.1
-    ));
-    say(format!(
-        "release checks: {} passed, {} failed",
-        release_counts.0, release_counts.1
-    ));
-    say(format!(
-        "benchmark smoke runs: {} passed, {} failed",
-        bench_counts.0, bench_counts.1
-    ));
-    let (passed, failed) = (
-        cargo_counts.0 + multiplayer_counts.0 + suite_counts.0 + release_counts.0 + bench_counts.0,
-        cargo_counts.1 + multiplayer_counts.1 + suite_counts.1 + release_counts.1 + bench_counts.1,
-    );
+    let autobahn_counts = autobahn::run(&godot, &project, false)?;
+    let parts = [
+        ("cargo tests", cargo_counts),
+        ("multiplayer suite", multiplayer_counts),
+        ("headless Godot suite and demo", suite_counts),
+        ("release checks", release_counts),
+        ("benchmark smoke runs", bench_counts),
+        ("Autobahn cases (both agents)", autobahn_counts),
+    ];
+    for (label, (passed, failed)) in parts {
+        say(format!("{label}: {passed} passed, {failed} failed"));
+    }
+    let passed: usize = parts.iter().map(|(_, counts)| counts.0).sum();
+    let failed: usize = parts.iter().map(|(_, counts)| counts.1).sum();
     println!("{passed} passed, {failed} failed");
     if failed > 0 {
         return Err(format!("{failed} tests failed"));
@@ -504,6 +500,10 @@ fn test_project(godot: &Godot, addon: &Path) -> Result<PathBuf, String> {
     copy_dir(
         &root().join("tests/multiplayer"),
         &project.join("tests/multiplayer"),
+    )?;
+    copy_dir(
+        &root().join("tests/autobahn"),
+        &project.join("tests/autobahn"),
     )?;
     certs::write_test_certificates(&project.join("tests/certs"))?;
     import(godot, &project)?;
