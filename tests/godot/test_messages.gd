@@ -207,3 +207,27 @@ func test_a_five_second_main_thread_stall_keeps_the_connection_and_every_message
 		if not assert_eq(ticks[i], "tick %d" % i, "message %d" % i):
 			break
 	note("survived a 5 s stall; %d messages sent during and around it arrived in order" % ticks.size())
+
+
+func test_batch_calls_send_and_take_many_messages_in_order() -> void:
+	var ws := await open(py_url("/echo"), PackedStringArray(), PackedStringArray(), false)
+	if not ws.is_open():
+		return
+	var client := ws.client
+	var batch := []
+	for i in 100:
+		batch.append("text %d ✓" % i if i % 2 == 0 else PackedByteArray([i, 255 - i]))
+	assert_eq(client.send_messages(batch), OK, "send_messages(100 Strings and PackedByteArrays)")
+	await wait_for(func(): return client.get_available_packet_count() >= batch.size())
+	var taken: Array = client.take_messages()
+	assert_eq(taken, batch, "take_messages(): every echo in order, text as String, binary as PackedByteArray")
+	assert_eq(client.get_available_packet_count(), 0, "get_available_packet_count() after take_messages()")
+	assert_eq(client.take_messages(), [], "take_messages() with nothing queued")
+	assert_eq(error_string(client.send_messages(["ok", 7])), error_string(ERR_INVALID_PARAMETER), "send_messages() with an int in it")
+	assert_true(client.get_last_error().contains("Strings and PackedByteArrays"), "get_last_error() names what it takes: " + client.get_last_error())
+	await wait_for(func(): return client.get_available_packet_count() >= 1)
+	assert_eq(client.take_messages(), ["ok"], "the element before the bad one was sent")
+	client.disconnect_from_host()
+	await wait_for(func(): return ws.count("connection_closed") >= 1)
+	assert_eq(error_string(client.send_messages(["late"])), error_string(ERR_UNCONFIGURED), "send_messages() after the close")
+	note("100 mixed messages echoed through send_messages()/take_messages(), in order")
