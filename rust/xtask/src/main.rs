@@ -439,9 +439,7 @@ fn python_venv() -> Result<PathBuf, String> {
     let python = venv.join("bin").join("python");
     let requirements = root().join("tests/peers/requirements.txt");
     let stamp = venv.join("installed-requirements.txt");
-    let wanted = fs::read_to_string(&requirements)
-        .map_err(|e| format!("cannot read {}: {e}", requirements.display()))?;
-    if fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) && python.exists() {
+    if requirements_installed(&requirements, &stamp)? && python.exists() {
         return Ok(python);
     }
     let system_python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
@@ -454,7 +452,22 @@ fn python_venv() -> Result<PathBuf, String> {
         .arg("venv")
         .arg("--clear")
         .arg(&venv))?;
-    run(Command::new(&python)
+    pip_install(&python, &requirements, &stamp)?;
+    Ok(python)
+}
+
+/// Whether `stamp` records that `requirements`, as the file reads now, was installed.
+fn requirements_installed(requirements: &Path, stamp: &Path) -> Result<bool, String> {
+    let wanted = fs::read_to_string(requirements)
+        .map_err(|e| format!("cannot read {}: {e}", requirements.display()))?;
+    Ok(fs::read_to_string(stamp).ok().as_deref() == Some(wanted.as_str()))
+}
+
+/// Installs `requirements` with the pip of `python`'s venv and records it in `stamp`.
+fn pip_install(python: &Path, requirements: &Path, stamp: &Path) -> Result<(), String> {
+    let wanted = fs::read_to_string(requirements)
+        .map_err(|e| format!("cannot read {}: {e}", requirements.display()))?;
+    run(Command::new(python)
         .args([
             "-m",
             "pip",
@@ -463,9 +476,8 @@ fn python_venv() -> Result<PathBuf, String> {
             "--disable-pip-version-check",
             "-r",
         ])
-        .arg(&requirements))?;
-    fs::write(&stamp, wanted).map_err(|e| e.to_string())?;
-    Ok(python)
+        .arg(requirements))?;
+    fs::write(stamp, wanted).map_err(|e| format!("cannot write {}: {e}", stamp.display()))
 }
 
 /// Makes `target/<folder>` a new, empty project named `title` with the addon installed.

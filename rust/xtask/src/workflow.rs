@@ -68,23 +68,9 @@ fn tools_venv() -> Result<PathBuf, String> {
     let python = crate::python_venv()?;
     let bin = python.parent().expect("python lives in bin/").to_path_buf();
     let requirements = crate::root().join(TOOL_REQUIREMENTS);
-    let wanted = fs::read_to_string(&requirements)
-        .map_err(|e| format!("cannot read {}: {e}", requirements.display()))?;
     let stamp = bin.join("../installed-tool-requirements.txt");
-    if fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
-        crate::run(
-            Command::new(&python)
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                    "-r",
-                ])
-                .arg(&requirements),
-        )?;
-        fs::write(&stamp, wanted).map_err(|e| format!("cannot write {}: {e}", stamp.display()))?;
+    if !crate::requirements_installed(&requirements, &stamp)? {
+        crate::pip_install(&python, &requirements, &stamp)?;
     }
     Ok(bin)
 }
