@@ -62,17 +62,18 @@ const FATAL_LOG_LINES: [&str; 4] = [
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let value = |name: &str| {
+        args.iter()
+            .find_map(|a| a.strip_prefix(name)?.strip_prefix('=').map(str::to_owned))
+    };
     let result = match args.first().map(String::as_str) {
         Some("addon") => build_addon(args.iter().any(|a| a == "--release")).map(|_| ()),
         Some("demo") => demo(),
         Some("package") => package::package_command(&args[1..]).map(|_| ()),
         Some("screenshot") => screenshot::screenshot(),
         Some("test") => test(),
+        Some("suite") => suite(value("--only")),
         Some("bench") => {
-            let value = |name: &str| {
-                args.iter()
-                    .find_map(|a| a.strip_prefix(name)?.strip_prefix('=').map(str::to_owned))
-            };
             let options = bench::BenchOptions {
                 smoke: args.iter().any(|a| a == "--smoke"),
                 only: value("--only"),
@@ -88,7 +89,7 @@ fn main() -> ExitCode {
         Some("autobahn") => autobahn::command(args.iter().any(|a| a == "--update-baseline")),
         _ => Err(
             "usage: cargo xtask <addon [--release] | demo | package [--prebuilt DIR] | screenshot \
-                  | test | bench [--smoke] [--only=TEXT] [--contender=KEY] [--runs=N] \
+                  | test | suite [--only=TEXT] | bench [--smoke] [--only=TEXT] [--contender=KEY] [--runs=N] \
                   | autobahn [--update-baseline]>"
                 .into(),
         ),
@@ -311,7 +312,7 @@ fn test() -> Result<(), String> {
     let godot = locate_godot()?;
     let project = test_project(&godot, &addon)?;
     let multiplayer_counts = multiplayer_suite(&godot, &project)?;
-    let suite_counts = godot_suite(&godot, &project)?;
+    let suite_counts = godot_suite(&godot, &project, None)?;
     // The sample project's session counts as one more test: it must keep working.
     run_demo(&godot, &addon)?;
     let suite_counts = (suite_counts.0 + 1, suite_counts.1);
@@ -337,6 +338,20 @@ fn test() -> Result<(), String> {
     }
     let passed: usize = parts.iter().map(|(_, counts)| counts.0).sum();
     let failed: usize = parts.iter().map(|(_, counts)| counts.1).sum();
+    println!("{passed} passed, {failed} failed");
+    if failed > 0 {
+        return Err(format!("{failed} tests failed"));
+    }
+    Ok(())
+}
+
+/// `cargo xtask suite [--only=TEXT]`: builds the addon and runs only the headless Godot suite
+/// (the tests whose name contains TEXT), for a quick turn while working on one feature.
+fn suite(only: Option<String>) -> Result<(), String> {
+    let addon = build_addon(false)?;
+    let godot = locate_godot()?;
+    let project = test_project(&godot, &addon)?;
+    let (passed, failed) = godot_suite(&godot, &project, only.as_deref())?;
     println!("{passed} passed, {failed} failed");
     if failed > 0 {
         return Err(format!("{failed} tests failed"));
@@ -524,7 +539,11 @@ fn test_project(godot: &Godot, addon: &Path) -> Result<PathBuf, String> {
 
 /// Starts the peers, runs the headless suite in `project` (see [`test_project`]), and returns
 /// (passed, failed) from its closing line.
-fn godot_suite(godot: &Godot, project: &Path) -> Result<(usize, usize), String> {
+fn godot_suite(
+    godot: &Godot,
+    project: &Path,
+    only: Option<&str>,
+) -> Result<(usize, usize), String> {
     let certificates = project.join("tests/certs");
     let python = python_venv()?;
     let mut python_server = Command::new(python);
@@ -558,6 +577,10 @@ fn godot_suite(godot: &Godot, project: &Path) -> Result<(usize, usize), String> 
         format!("--godot-port={godot_port}"),
         format!("--py-tls={}", python_tls.join(",")),
     ];
+    let suite_args: Vec<String> = suite_args
+        .into_iter()
+        .chain(only.map(|text| format!("--only={text}")))
+        .collect();
     let suite_args: Vec<&str> = suite_args.iter().map(String::as_str).collect();
     package::godot_counts(godot, project, &suite_args, SUITE_TIMEOUT)
 }
