@@ -4,9 +4,11 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::link::{Incoming, Link, Outbound};
 use crate::reactor::{self, Command, Reactor};
+use crate::reconnect::{Decision, Ending, Reconnector};
 use crate::{Config, ConnectRequest, Error, Message, TlsInfo};
 
 /// Close code for a protocol error, sent by [`Client::fail`].
@@ -41,6 +43,15 @@ pub enum Event {
     Closed { clean: bool },
     /// The connection attempt failed before it opened; see [`Client::last_error`].
     Failed,
+    /// Auto-reconnect connects again after `delay`: follows the [`Event::Closed`] or
+    /// [`Event::Failed`] that ended the previous connection or attempt. `attempt` counts from 1
+    /// since the last connection opened.
+    Reconnecting { attempt: u32, delay: Duration },
+    /// Follows [`Event::Opened`] when the connection opened again after a drop.
+    Reconnected,
+    /// Auto-reconnect gave up after `attempts` failed attempts in a row: follows their last
+    /// [`Event::Failed`]; [`Client::last_error`] says why the last one failed.
+    ReconnectFailed { attempts: u32 },
 }
 
 /// A WebSocket client whose every call returns at once.
@@ -51,6 +62,14 @@ pub enum Event {
 /// frame) until it returns [`Event::Closed`] or [`Event::Failed`], taking messages with
 /// [`take_message`](Client::take_message) and sending with [`send`](Client::send).
 /// Received messages stay readable after the connection closed.
+///
+/// With [`ReconnectConfig::enabled`](crate::ReconnectConfig::enabled), a connection that drops
+/// (or an attempt that fails) is followed by [`Event::Reconnecting`] and, after the backoff
+/// delay, a new attempt to the same request with the same settings; meanwhile the state is
+/// [`ReadyState::Connecting`] and [`send`](Client::send) fails with [`Error::Reconnecting`].
+/// Never after [`close`](Client::close) or [`fail`](Client::fail), nor after a close code of
+/// [`ReconnectConfig::final_close_codes`](crate::ReconnectConfig::final_close_codes). Messages
+/// received before a drop stay readable, in order, ahead of those received after it.
 pub struct Client {
     config: Config,
     session: Option<Session>,
@@ -65,6 +84,16 @@ pub struct Client {
     close_code: Option<u16>,
     close_reason: String,
     last_error: Option<Error>,
+    /// What auto-reconnect connects to again: the last request and its settings, when enabled.
+    reconnect_target: Option<(ConnectRequest, Config)>,
+    reconnector: Reconnector,
+    /// An event that follows the one `poll_event` just returned (e.g. `Reconnecting`).
+    follow_up: Option<Event>,
+    /// Whether the game closed or failed the connection, so it is not reconnected.
+    closed_by_game: bool,
+    /// How many of the oldest `received` messages came over an earlier connection (whose
+    /// link's byte accounting is gone).
+    earlier_connection_messages: usize,
 }
 
 /// The live connection behind a client. Dropping it releases the connection on the I/O thread.
@@ -114,6 +143,11 @@ impl Client {
             close_code: None,
             close_reason: String::new(),
             last_error: None,
+            reconnect_target: None,
+            reconnector: Reconnector::default(),
+            follow_up: None,
+            closed_by_game: false,
+            earlier_connection_messages: 0,
         }
     }
 
@@ -133,6 +167,24 @@ impl Client {
         if self.state != ReadyState::Closed {
             return Err(Error::AlreadyConnected);
         }
+        let config = self.config.clone();
+        let reconnect_target = config
+            .reconnect
+            .enabled
+            .then(|| (request.clone(), config.clone()));
+        self.start_connection(request, config)?;
+        self.incoming.clear();
+        self.received.clear();
+        self.earlier_connection_messages = 0;
+        self.reconnect_target = reconnect_target;
+        self.reconnector = Reconnector::default();
+        self.follow_up = None;
+        self.closed_by_game = false;
+        Ok(())
+    }
+
+    /// Opens a session for `request` with `config`, forgetting the last connection's details.
+    fn start_connection(&mut self, request: ConnectRequest, config: Config) -> Result<(), Error> {
         let reactor = reactor::reactor().map_err(|e| Error::Handshake {
             detail: format!("cannot start the I/O thread: {e}"),
         })?;
@@ -145,38 +197,88 @@ impl Client {
         self.close_code = None;
         self.close_reason.clear();
         self.last_error = None;
-        self.incoming.clear();
-        self.received.clear();
         self.state = ReadyState::Connecting;
+        let inbound_queue_limit = config.inbound_queue_limit;
         reactor.submit(Command::Connect {
             id,
             request: Box::new(request),
-            config: Box::new(self.config.clone()),
+            config: Box::new(config),
             link: Arc::clone(&link),
         });
         self.session = Some(Session {
             id,
             link,
             reactor,
-            inbound_queue_limit: self.config.inbound_queue_limit,
+            inbound_queue_limit,
         });
         Ok(())
     }
 
+    /// Starts the scheduled reconnect attempt once it is due.
+    fn start_due_reconnect(&mut self) {
+        if !self.reconnector.take_due(Instant::now()) {
+            return;
+        }
+        let Some((request, config)) = self.reconnect_target.clone() else {
+            return;
+        };
+        self.earlier_connection_messages = self.received.len();
+        if let Err(error) = self.start_connection(request, config) {
+            self.incoming.push_back(Incoming::Failed(error));
+        }
+    }
+
+    /// Decides, once a connection or attempt ended, whether auto-reconnect tries again; the
+    /// decision's event follows the ending's.
+    fn after_ending(&mut self, ending: Ending) {
+        let Some((_, config)) = &self.reconnect_target else {
+            return;
+        };
+        let ending = if self.closed_by_game {
+            Ending::ByGame
+        } else {
+            ending
+        };
+        let jitter = rand::random::<f64>();
+        match self
+            .reconnector
+            .on_ended(&config.reconnect, ending, Instant::now(), jitter)
+        {
+            Decision::StayClosed => {}
+            Decision::Retry { attempt, delay } => {
+                self.state = ReadyState::Connecting;
+                self.follow_up = Some(Event::Reconnecting { attempt, delay });
+            }
+            Decision::GiveUp { attempts } => {
+                if let Some(last) = self.last_error.take() {
+                    self.last_error = Some(Error::ReconnectGaveUp {
+                        attempts,
+                        last: Box::new(last),
+                    });
+                }
+                self.follow_up = Some(Event::ReconnectFailed { attempts });
+            }
+        }
+    }
+
     /// Queues a message for sending. Fails with [`Error::NotOpen`] (and queues nothing) unless
-    /// the connection is open.
+    /// the connection is open; with [`Error::Reconnecting`] while auto-reconnect connects again.
     pub fn send(&mut self, message: Message) -> Result<(), Error> {
         match (&self.session, self.state) {
             (Some(session), ReadyState::Open) => {
                 session.post(Outbound::Message(message));
                 Ok(())
             }
+            _ if self.reconnector.attempt() > 0 => Err(Error::Reconnecting {
+                attempt: self.reconnector.attempt(),
+            }),
             _ => Err(Error::NotOpen),
         }
     }
 
     /// Starts the close handshake after every message queued so far is sent. While connecting,
-    /// abandons the attempt. The code must be 1000 or 3000–4999 and the reason at most
+    /// abandons the attempt; while waiting to reconnect, stops reconnecting. Either way no
+    /// reconnect follows. The code must be 1000 or 3000–4999 and the reason at most
     /// [`MAX_CLOSE_REASON_BYTES`] long.
     pub fn close(&mut self, code: i64, reason: &str) -> Result<(), Error> {
         if code != 1000 && !(3000..=4999).contains(&code) {
@@ -192,9 +294,34 @@ impl Client {
                     reason: reason.to_owned(),
                 });
                 self.state = ReadyState::Closing;
+                self.closed_by_game = true;
+                Ok(())
+            }
+            (None, ReadyState::Connecting) => {
+                self.stop_reconnecting();
                 Ok(())
             }
             _ => Err(Error::NotOpen),
+        }
+    }
+
+    /// Cancels the scheduled reconnect attempt. When the game already heard of it
+    /// ([`Event::Reconnecting`]), the wait ends like an abandoned attempt, with
+    /// [`Event::Closed`]; otherwise (called right after the drop's event) the drop's event was
+    /// the last.
+    fn stop_reconnecting(&mut self) {
+        self.reconnector.cancel();
+        self.closed_by_game = true;
+        if matches!(self.follow_up.take(), Some(Event::Reconnecting { .. })) {
+            self.state = ReadyState::Closed;
+        } else {
+            self.state = ReadyState::Closing;
+            self.incoming.push_back(Incoming::Closed {
+                clean: false,
+                code: None,
+                reason: String::new(),
+                error: None,
+            });
         }
     }
 
@@ -210,14 +337,24 @@ impl Client {
                 reason: String::new(),
             });
             self.state = ReadyState::Closing;
+            self.closed_by_game = true;
         }
         self.last_error = Some(error);
     }
 
-    /// The next thing that happened, if any. Costs one atomic load when nothing did.
+    /// The next thing that happened, if any. Costs one atomic load when nothing did. While
+    /// waiting to reconnect, it starts the attempt once its delay passed.
     pub fn poll_event(&mut self) -> Option<Event> {
+        if let Some(event) = self.follow_up.take() {
+            return Some(event);
+        }
+        if self.reconnector.is_waiting() {
+            self.start_due_reconnect();
+        }
         if self.incoming.is_empty() {
-            self.session.as_ref()?.link.drain_into(&mut self.incoming);
+            if let Some(session) = &self.session {
+                session.link.drain_into(&mut self.incoming);
+            }
         }
         Some(match self.incoming.pop_front()? {
             Incoming::Opened {
@@ -231,6 +368,9 @@ impl Client {
                 }
                 self.protocol = protocol.clone();
                 self.peer = Some(peer);
+                if self.reconnector.on_opened() {
+                    self.follow_up = Some(Event::Reconnected);
+                }
                 Event::Opened { protocol }
             }
             Incoming::Message(message) => {
@@ -257,12 +397,14 @@ impl Client {
                     self.last_error = error;
                 }
                 self.session = None;
+                self.after_ending(Ending::Dropped { close_code: code });
                 Event::Closed { clean }
             }
             Incoming::Failed(error) => {
                 self.state = ReadyState::Closed;
                 self.last_error = Some(error);
                 self.session = None;
+                self.after_ending(Ending::AttemptFailed);
                 Event::Failed
             }
         })
@@ -271,6 +413,10 @@ impl Client {
     /// Takes the oldest received message. Messages stay available after the connection closed.
     pub fn take_message(&mut self) -> Option<Message> {
         let message = self.received.pop_front()?;
+        if self.earlier_connection_messages > 0 {
+            self.earlier_connection_messages -= 1;
+            return Some(message);
+        }
         if let Some(session) = &self.session {
             if session
                 .link
@@ -338,5 +484,11 @@ impl Client {
     /// Why the last connection failed or ended abnormally, if it did.
     pub fn last_error(&self) -> Option<&Error> {
         self.last_error.as_ref()
+    }
+
+    /// How many times auto-reconnect opened the connection again since the last
+    /// [`connect`](Client::connect).
+    pub fn reconnect_count(&self) -> u64 {
+        self.reconnector.reconnects()
     }
 }

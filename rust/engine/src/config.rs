@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use rustls::pki_types::CertificateDer;
 
+use crate::ReconnectConfig;
+
 /// Default for [`Config::max_message_size`]: 64 MiB.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 64 << 20;
 /// Default for [`Config::inbound_queue_limit`]: 16 MiB.
@@ -35,6 +37,8 @@ pub struct Config {
     pub close_timeout: Duration,
     /// Certificate checks for `wss://`.
     pub tls: TlsConfig,
+    /// Whether and how a dropped connection is connected again. Off by default.
+    pub reconnect: ReconnectConfig,
 }
 
 impl Default for Config {
@@ -45,6 +49,7 @@ impl Default for Config {
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
             tls: TlsConfig::default(),
+            reconnect: ReconnectConfig::default(),
         }
     }
 }
@@ -77,6 +82,12 @@ impl Config {
     /// Sets [`Config::tls`].
     pub fn with_tls(mut self, tls: TlsConfig) -> Self {
         self.tls = tls;
+        self
+    }
+
+    /// Sets [`Config::reconnect`].
+    pub fn with_reconnect(mut self, reconnect: ReconnectConfig) -> Self {
+        self.reconnect = reconnect;
         self
     }
 }

@@ -23,6 +23,8 @@ pub enum Error {
     AlreadyConnected,
     /// Sending or closing while the connection is not open.
     NotOpen,
+    /// Sending while auto-reconnect is connecting again (nothing is queued).
+    Reconnecting { attempt: u32 },
     /// A close code that may not be sent (only 1000 and 3000–4999 may be).
     InvalidCloseCode { code: i64 },
     /// A close reason longer than the 123 bytes a close frame can carry.
@@ -69,6 +71,10 @@ pub enum Error {
     ConnectionLost { detail: String },
     /// The server did not finish the close handshake within the close timeout.
     CloseTimeout { timeout: Duration },
+
+    // ---- Auto-reconnect: reported when it gives up.
+    /// Every reconnect attempt allowed failed; `last` is why the last one did.
+    ReconnectGaveUp { attempts: u32, last: Box<Error> },
 }
 
 impl fmt::Display for Error {
@@ -100,6 +106,11 @@ impl fmt::Display for Error {
                  connection_closed first"
             ),
             Error::NotOpen => write!(f, "the connection is not open"),
+            Error::Reconnecting { attempt } => write!(
+                f,
+                "the connection is being re-established (auto-reconnect, attempt {attempt}); \
+                 nothing was sent: send again once it is open"
+            ),
             Error::InvalidCloseCode { code } => write!(
                 f,
                 "close code {code} may not be sent: use 1000 or a code from 3000 to 4999"
@@ -188,6 +199,11 @@ impl fmt::Display for Error {
                 "server did not finish the close handshake within {:.1} s (close timeout)",
                 timeout.as_secs_f64()
             ),
+            Error::ReconnectGaveUp { attempts, last } => write!(
+                f,
+                "gave up reconnecting after {attempts} attempt{}; the last one failed: {last}",
+                if *attempts == 1 { "" } else { "s" }
+            ),
         }
     }
 }
@@ -196,6 +212,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Connect { source, .. } => Some(source),
+            Error::ReconnectGaveUp { last, .. } => Some(last.as_ref()),
             _ => None,
         }
     }

@@ -13,6 +13,7 @@ mod link;
 mod message;
 pub mod multiplayer;
 mod reactor;
+mod reconnect;
 mod request;
 mod resolver;
 mod transport;
@@ -25,6 +26,10 @@ pub use config::{
 pub use error::Error;
 pub use message::{Bytes, Message, Utf8Bytes};
 pub use reactor::shutdown;
+pub use reconnect::{
+    ReconnectConfig, DEFAULT_FINAL_CLOSE_CODES, DEFAULT_RECONNECT_INITIAL_DELAY,
+    DEFAULT_RECONNECT_MAX_ATTEMPTS, DEFAULT_RECONNECT_MAX_DELAY,
+};
 pub use request::ConnectRequest;
 pub use rustls::pki_types::CertificateDer;
 pub use transport::TlsInfo;

@@ -13,7 +13,7 @@ use godot_core::meta::RawPtr;
 use rust_websocket_engine::multiplayer::{parse_assigned_peer_id, SERVER_PEER_ID};
 use rust_websocket_engine::{
     parse_pem_certificates, Client, Config, ConnectRequest, Error, Event, Message, ReadyState,
-    TlsConfig,
+    ReconnectConfig, TlsConfig,
 };
 
 /// A WebSocket client for any RFC 6455 server, with TLS by rustls, no 64 KiB message ceiling, no
@@ -81,6 +81,38 @@ pub struct RustWebSocketClient {
     #[var]
     close_timeout: f64,
 
+    // --- Auto-reconnect ---
+    /// If [code]true[/code], a connection that drops, or an attempt that fails, is connected
+    /// again to the same URL with the same protocols, headers and TLS settings, after a delay
+    /// that grows from [member reconnect_delay_initial] to [member reconnect_delay_max]; see
+    /// [signal reconnecting]. Never after [method disconnect_from_host], after a close code in
+    /// [member reconnect_final_close_codes], or as a multiplayer peer
+    /// ([code]gd_mp_api = true[/code]: the server would assign a new peer id). Default
+    /// [code]false[/code]. Applies to the next [method connect_to_url].
+    #[var]
+    auto_reconnect: bool,
+    /// Seconds before the first reconnect attempt (default 0.5); each further attempt doubles
+    /// it, up to [member reconnect_delay_max]. The actual delay is chosen at random between half
+    /// and all of that, so many clients dropped at once do not return at once.
+    #[var]
+    reconnect_delay_initial: f64,
+    /// The longest delay between reconnect attempts, in seconds (default 30).
+    #[var]
+    reconnect_delay_max: f64,
+    /// Failed attempts in a row after which the client gives up with
+    /// [signal reconnect_failed] (default 10); 0 means it never gives up. The count starts again
+    /// once the connection is open.
+    #[var]
+    reconnect_max_attempts: i64,
+    /// Close codes after which the client does not reconnect, whoever sent the close frame.
+    /// Default [code][1000, 1002, 1003, 1007, 1008, 1009][/code]: a normal closure (the server
+    /// ended the session on purpose), and protocol error, unsupported data, invalid payload,
+    /// policy violation and message too big, which would happen again. Add your server's own
+    /// codes (e.g. 4003 for "banned"); 1001 (going away), 1011, 1012, 1013 and an ending without
+    /// a close frame reconnect.
+    #[var]
+    reconnect_final_close_codes: PackedInt32Array,
+
     client: Client,
     /// The packet last returned by [method PacketPeer.get_packet]; Godot reads it through a
     /// pointer until the next call.
@@ -109,6 +141,16 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
             inbound_queue_limit: defaults.inbound_queue_limit as i64,
             handshake_timeout: defaults.handshake_timeout.as_secs_f64(),
             close_timeout: defaults.close_timeout.as_secs_f64(),
+            auto_reconnect: defaults.reconnect.enabled,
+            reconnect_delay_initial: defaults.reconnect.initial_delay.as_secs_f64(),
+            reconnect_delay_max: defaults.reconnect.max_delay.as_secs_f64(),
+            reconnect_max_attempts: i64::from(defaults.reconnect.max_attempts),
+            reconnect_final_close_codes: defaults
+                .reconnect
+                .final_close_codes
+                .iter()
+                .map(|&code| i32::from(code))
+                .collect(),
             client: Client::new(defaults),
             current_packet: None,
             last_error: String::new(),
@@ -175,6 +217,15 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
                     self.remember_engine_error();
                     self.peer_id_deadline = None;
                     self.emit("connection_error", &[]);
+                }
+                Event::Reconnecting { attempt, delay } => self.emit(
+                    "reconnecting",
+                    &[attempt.to_variant(), delay.as_secs_f64().to_variant()],
+                ),
+                Event::Reconnected => self.emit("reconnected", &[]),
+                Event::ReconnectFailed { .. } => {
+                    self.remember_engine_error();
+                    self.emit("reconnect_failed", &[]);
                 }
             }
         }
@@ -392,7 +443,9 @@ impl RustWebSocketClient {
                     })
             });
         let result = request.and_then(|request| {
-            let config = self.connection_config()?;
+            let config = self
+                .connection_config()?
+                .with_reconnect(self.reconnect_config(gd_mp_api));
             if request.is_secure() && !config.tls.verify {
                 godot_warn!(
                     "RustWebSocketClient: TLS certificates are not verified for {} (verify_tls = false). Use this for development only.",
@@ -417,7 +470,9 @@ impl RustWebSocketClient {
 
     /// Starts the close handshake with [param code] (1000, or 3000–4999) and [param reason]
     /// (at most 123 bytes). Messages sent before are delivered first. While connecting, abandons
-    /// the attempt. Keep polling until [signal connection_closed].
+    /// the attempt; while waiting to reconnect, stops reconnecting. Keep polling until
+    /// [signal connection_closed] (unless called from the handler of the
+    /// [signal connection_closed] or [signal connection_error] that ended the connection).
     #[func]
     fn disconnect_from_host(
         &mut self,
@@ -430,7 +485,7 @@ impl RustWebSocketClient {
     }
 
     /// Sends a text message. Returns [constant ERR_UNCONFIGURED] and queues nothing unless the
-    /// connection is open.
+    /// connection is open (also while reconnecting: [method get_last_error] says so).
     #[func]
     fn send_text(&mut self, message: GString) -> GodotError {
         self.send_message(Message::from(message.to_string()))
@@ -606,6 +661,58 @@ impl RustWebSocketClient {
     fn get_current_outbound_buffered_amount(&self) -> i64 {
         self.client.buffered_outbound_bytes() as i64
     }
+
+    // --- Auto-reconnect ---
+    /// Emitted when [member auto_reconnect] connects again after [param delay] seconds; this is
+    /// attempt number [param attempt] (from 1) since the connection was last open. It follows
+    /// the [signal connection_closed] or [signal connection_error] that ended the previous
+    /// connection or attempt (in their handlers [method get_ready_state] is already
+    /// [constant STATE_CONNECTING] when an attempt follows). Until the connection is open again,
+    /// sending returns [constant ERR_UNCONFIGURED] and queues nothing; messages received before
+    /// the drop stay readable.
+    #[signal]
+    fn reconnecting(attempt: i64, delay: f64);
+
+    /// Emitted when the connection is open again after a drop, right after
+    /// [signal connection_established] (which fires for every connection, so handlers that
+    /// log in or join a room run again).
+    #[signal]
+    fn reconnected();
+
+    /// Emitted when [member auto_reconnect] gave up after [member reconnect_max_attempts]
+    /// failed attempts in a row, after the last [signal connection_error]. The client is then
+    /// closed; [method get_last_error] says why the last attempt failed.
+    #[signal]
+    fn reconnect_failed();
+
+    /// How many times [member auto_reconnect] opened the connection again since the last
+    /// [method connect_to_url].
+    #[func]
+    fn get_reconnect_count(&self) -> i64 {
+        i64::try_from(self.client.reconnect_count()).unwrap_or(i64::MAX)
+    }
+}
+
+// --- Auto-reconnect ---
+impl RustWebSocketClient {
+    /// The auto-reconnect settings from this object's properties; never as a multiplayer peer,
+    /// whose peer id would change.
+    fn reconnect_config(&self, multiplayer: bool) -> ReconnectConfig {
+        let final_close_codes = self
+            .reconnect_final_close_codes
+            .as_slice()
+            .iter()
+            .filter_map(|&code| u16::try_from(code).ok())
+            .collect();
+        ReconnectConfig::default()
+            .with_enabled(self.auto_reconnect && !multiplayer)
+            .with_initial_delay(seconds(self.reconnect_delay_initial))
+            .with_max_delay(seconds(self.reconnect_delay_max))
+            .with_max_attempts(
+                u32::try_from(self.reconnect_max_attempts.max(0)).unwrap_or(u32::MAX),
+            )
+            .with_final_close_codes(final_close_codes)
+    }
 }
 
 impl RustWebSocketClient {
@@ -633,7 +740,7 @@ impl RustWebSocketClient {
     fn refuse(&mut self, error: Error) -> GodotError {
         let code = match error {
             Error::AlreadyConnected => GodotError::ERR_ALREADY_IN_USE,
-            Error::NotOpen => GodotError::ERR_UNCONFIGURED,
+            Error::NotOpen | Error::Reconnecting { .. } => GodotError::ERR_UNCONFIGURED,
             _ => GodotError::ERR_INVALID_PARAMETER,
         };
         self.last_error = error.to_string();

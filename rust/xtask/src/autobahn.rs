@@ -244,7 +244,12 @@ fn engine_session(url: &str, echo: bool) -> Result<Vec<Message>, String> {
                 return Err(format!("{url} failed: {}", error.unwrap_or_default()));
             }
             Event::Closed { .. } => return Ok(kept),
-            Event::Opened { .. } | Event::CloseRequested { .. } => {}
+            // Auto-reconnect is off here, so the reconnect events never come.
+            Event::Opened { .. }
+            | Event::CloseRequested { .. }
+            | Event::Reconnecting { .. }
+            | Event::Reconnected
+            | Event::ReconnectFailed { .. } => {}
         }
     }
 }

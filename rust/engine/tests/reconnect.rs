@@ -1,0 +1,328 @@
+//! Auto-reconnect against real servers that drop, close, refuse, or go away and come back.
+
+mod support;
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use rust_websocket_engine::{
+    Client, Config, ConnectRequest, Error, Event, Message, ReadyState, ReconnectConfig,
+};
+use support::*;
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::protocol::CloseFrame;
+
+/// Short delays: the tests check what happens, never how fast.
+fn reconnecting(max_attempts: u32) -> Config {
+    Config::default().with_reconnect(
+        ReconnectConfig::default()
+            .with_enabled(true)
+            .with_initial_delay(Duration::from_millis(20))
+            .with_max_delay(Duration::from_millis(100))
+            .with_max_attempts(max_attempts),
+    )
+}
+
+fn connect_with(config: Config, addr: SocketAddr, path: &str) -> Client {
+    let mut client = Client::new(config);
+    client
+        .connect(ConnectRequest::new(&format!("ws://{addr}{path}")).unwrap())
+        .unwrap();
+    client
+}
+
+/// The events as short names, without the random delays.
+fn names(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .map(|event| match event {
+            Event::Opened { .. } => "opened".into(),
+            Event::MessageReceived => "message".into(),
+            Event::CloseRequested { code, .. } => format!("close requested {code}"),
+            Event::Closed { clean } => format!("closed clean={clean}"),
+            Event::Failed => "failed".into(),
+            Event::Reconnecting { attempt, .. } => format!("reconnecting {attempt}"),
+            Event::Reconnected => "reconnected".into(),
+            Event::ReconnectFailed { attempts } => format!("gave up after {attempts}"),
+        })
+        .collect()
+}
+
+/// A server whose first connection runs `first`, and every later one echoes.
+fn first_connection_then_echo(
+    first: fn(&mut tungstenite::WebSocket<std::net::TcpStream>),
+) -> SocketAddr {
+    let connections = Arc::new(AtomicUsize::new(0));
+    serve(no_protocol, move |mut socket, _| {
+        if connections.fetch_add(1, Ordering::SeqCst) == 0 {
+            return first(&mut socket);
+        }
+        while let Ok(message) = socket.read() {
+            if (message.is_text() || message.is_binary()) && socket.send(message).is_err() {
+                return;
+            }
+        }
+    })
+}
+
+fn text(message: Message) -> String {
+    match message {
+        Message::Text(text) => text.to_string(),
+        Message::Binary(_) => panic!("expected a text message"),
+    }
+}
+
+/// A port on 127.0.0.1 that nothing listens on (it was free a moment ago).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn a_dropped_connection_opens_again_and_earlier_messages_stay_first() {
+    let server = first_connection_then_echo(|socket| {
+        socket.send("before 1".into()).unwrap();
+        socket.send("before 2".into()).unwrap();
+        // Returning drops the TCP connection without a close frame.
+    });
+    let mut client = connect_with(reconnecting(3), server, "/");
+    let mut events = poll_until(&mut client, |e| matches!(e, Event::Reconnecting { .. }));
+    assert_eq!(client.state(), ReadyState::Connecting);
+    assert_eq!(client.close_code(), None);
+
+    // Sends while reconnecting are refused and nothing is queued.
+    let refused = client.send(Message::from("lost")).unwrap_err();
+    assert!(matches!(refused, Error::Reconnecting { attempt: 1 }));
+    assert_eq!(
+        refused.to_string(),
+        "the connection is being re-established (auto-reconnect, attempt 1); nothing was sent: \
+         send again once it is open"
+    );
+
+    events.extend(poll_until(&mut client, |e| matches!(e, Event::Reconnected)));
+    assert_eq!(
+        names(&events),
+        [
+            "opened",
+            "message",
+            "message",
+            "closed clean=false",
+            "reconnecting 1",
+            "opened",
+            "reconnected"
+        ]
+    );
+    assert_eq!(client.state(), ReadyState::Open);
+    assert_eq!(client.reconnect_count(), 1);
+
+    client.send(Message::from("after")).unwrap();
+    let messages: Vec<String> = receive(&mut client, 3).into_iter().map(text).collect();
+    assert_eq!(messages, ["before 1", "before 2", "after"]);
+}
+
+#[test]
+fn a_server_that_comes_back_on_the_same_port_is_reached() {
+    let port = free_port();
+    let mut client = Client::new(reconnecting(0));
+    client
+        .connect(ConnectRequest::new(&format!("ws://127.0.0.1:{port}/")).unwrap())
+        .unwrap();
+    let events = poll_until(
+        &mut client,
+        |e| matches!(e, Event::Reconnecting { attempt, .. } if *attempt == 3),
+    );
+    assert_eq!(
+        names(&events),
+        [
+            "failed",
+            "reconnecting 1",
+            "failed",
+            "reconnecting 2",
+            "failed",
+            "reconnecting 3"
+        ]
+    );
+    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let server = thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut socket = tungstenite::accept(stream).unwrap();
+        let message = socket.read().unwrap();
+        socket.send(message).unwrap();
+        while socket.read().is_ok() {}
+    });
+    let events = poll_until(&mut client, |e| {
+        matches!(e, Event::Reconnected | Event::ReconnectFailed { .. })
+    });
+    assert_eq!(names(&events).last().unwrap(), "reconnected");
+    client.send(Message::from("hello again")).unwrap();
+    assert_eq!(text(receive(&mut client, 1).remove(0)), "hello again");
+    client.close(1000, "").unwrap();
+    poll_until(&mut client, |e| matches!(e, Event::Closed { .. }));
+    server.join().unwrap();
+}
+
+#[test]
+fn the_games_own_close_never_reconnects() {
+    let mut client = connect_with(reconnecting(3), echo_server(), "/");
+    open(&mut client);
+    client.close(1000, "").unwrap();
+    let events = poll_until(&mut client, |e| matches!(e, Event::Closed { .. }));
+    assert_eq!(names(&events).last().unwrap(), "closed clean=true");
+    // The decision to reconnect comes with the close, so no event at all follows.
+    assert_eq!(client.poll_event(), None);
+    assert_eq!(client.state(), ReadyState::Closed);
+}
+
+#[test]
+fn a_final_close_code_never_reconnects() {
+    let server = first_connection_then_echo(|socket| {
+        socket
+            .close(Some(CloseFrame {
+                code: CloseCode::Normal,
+                reason: "session over".into(),
+            }))
+            .unwrap();
+        while socket.read().is_ok() {}
+    });
+    let mut client = connect_with(reconnecting(3), server, "/");
+    let events = poll_until(&mut client, |e| matches!(e, Event::Closed { .. }));
+    assert_eq!(
+        names(&events),
+        ["opened", "close requested 1000", "closed clean=true"]
+    );
+    assert_eq!(client.poll_event(), None);
+    assert_eq!(client.state(), ReadyState::Closed);
+    assert_eq!(client.close_code(), Some(1000));
+}
+
+#[test]
+fn a_close_code_that_is_not_final_reconnects() {
+    let server = first_connection_then_echo(|socket| {
+        socket
+            .close(Some(CloseFrame {
+                code: CloseCode::Away,
+                reason: "restarting".into(),
+            }))
+            .unwrap();
+        while socket.read().is_ok() {}
+    });
+    let mut client = connect_with(reconnecting(3), server, "/");
+    let events = poll_until(&mut client, |e| matches!(e, Event::Reconnected));
+    assert_eq!(
+        names(&events),
+        [
+            "opened",
+            "close requested 1001",
+            "closed clean=true",
+            "reconnecting 1",
+            "opened",
+            "reconnected"
+        ]
+    );
+}
+
+#[test]
+fn a_listed_close_code_is_final() {
+    let server = first_connection_then_echo(|socket| {
+        socket
+            .close(Some(CloseFrame {
+                code: CloseCode::from(4001),
+                reason: "banned".into(),
+            }))
+            .unwrap();
+        while socket.read().is_ok() {}
+    });
+    let mut config = reconnecting(3);
+    config.reconnect.final_close_codes.push(4001);
+    let mut client = connect_with(config, server, "/");
+    let events = poll_until(&mut client, |e| matches!(e, Event::Closed { .. }));
+    assert_eq!(names(&events).last().unwrap(), "closed clean=true");
+    assert_eq!(client.poll_event(), None);
+}
+
+#[test]
+fn a_refused_port_gives_up_after_max_attempts_and_says_why() {
+    let port = free_port();
+    let mut client = Client::new(reconnecting(3));
+    client
+        .connect(ConnectRequest::new(&format!("ws://127.0.0.1:{port}/")).unwrap())
+        .unwrap();
+    let events = poll_until(&mut client, |e| matches!(e, Event::ReconnectFailed { .. }));
+    assert_eq!(
+        names(&events),
+        [
+            "failed",
+            "reconnecting 1",
+            "failed",
+            "reconnecting 2",
+            "failed",
+            "reconnecting 3",
+            "failed",
+            "gave up after 3"
+        ]
+    );
+    assert_eq!(client.state(), ReadyState::Closed);
+    assert_eq!(
+        client.last_error().unwrap().to_string(),
+        format!(
+            "gave up reconnecting after 3 attempts; the last one failed: connection refused by \
+             127.0.0.1:{port}"
+        )
+    );
+    assert!(matches!(
+        client.send(Message::from("x")),
+        Err(Error::NotOpen)
+    ));
+    assert_eq!(client.poll_event(), None);
+}
+
+#[test]
+fn closing_while_waiting_stops_reconnecting() {
+    let port = free_port();
+    let mut config = reconnecting(0);
+    // Long enough that the attempt cannot start during the test.
+    config.reconnect.initial_delay = Duration::from_secs(600);
+    config.reconnect.max_delay = Duration::from_secs(600);
+    let mut client = Client::new(config);
+    client
+        .connect(ConnectRequest::new(&format!("ws://127.0.0.1:{port}/")).unwrap())
+        .unwrap();
+    poll_until(&mut client, |e| matches!(e, Event::Reconnecting { .. }));
+    assert_eq!(client.state(), ReadyState::Connecting);
+    client.close(1000, "").unwrap();
+    assert_eq!(client.state(), ReadyState::Closing);
+    assert_eq!(client.poll_event(), Some(Event::Closed { clean: false }));
+    assert_eq!(client.state(), ReadyState::Closed);
+    assert_eq!(client.poll_event(), None);
+}
+
+#[test]
+fn closing_right_after_the_drop_event_ends_quietly() {
+    let port = free_port();
+    let mut client = Client::new(reconnecting(0));
+    client
+        .connect(ConnectRequest::new(&format!("ws://127.0.0.1:{port}/")).unwrap())
+        .unwrap();
+    poll_until(&mut client, |e| matches!(e, Event::Failed));
+    // As from a connection_error handler: the Reconnecting event is not out yet.
+    assert_eq!(client.state(), ReadyState::Connecting);
+    client.close(1000, "").unwrap();
+    assert_eq!(client.state(), ReadyState::Closed);
+    assert_eq!(client.poll_event(), None);
+}
+
+#[test]
+fn off_by_default() {
+    let server = serve(no_protocol, |socket, _| drop(socket));
+    let mut client = connect(server, "/");
+    let events = poll_until(&mut client, |e| matches!(e, Event::Closed { .. }));
+    assert_eq!(names(&events), ["opened", "closed clean=false"]);
+    assert_eq!(client.poll_event(), None);
+    assert_eq!(client.state(), ReadyState::Closed);
+}
