@@ -39,6 +39,10 @@ func _ready() -> void:
 	socket.server_close_request.connect(_on_server_close_request)
 	socket.connection_closed.connect(_on_connection_closed)
 	socket.connection_error.connect(_on_connection_error)
+	# A dropped chat connects again by itself (disconnect_from_host() stops it).
+	socket.auto_reconnect = true
+	socket.reconnecting.connect(_on_reconnecting)
+	socket.reconnect_failed.connect(func() -> void: _say("gave up reconnecting: %s" % socket.get_last_error()))
 	_connect_button.pressed.connect(_on_connect_pressed)
 	%SendButton.pressed.connect(_on_send_pressed)
 	_message.text_submitted.connect(func(_text: String) -> void: _on_send_pressed())
@@ -120,6 +124,11 @@ func _on_connection_error() -> void:
 	_connect_button.text = "Connect"
 	if _script_step > 0:
 		_finish_headless_session(false)
+
+
+func _on_reconnecting(attempt: int, delay: float) -> void:
+	_say("reconnecting in %.1f s (attempt %d)" % [delay, attempt])
+	_connect_button.text = "Disconnect"
 
 
 func _say(line: String) -> void:

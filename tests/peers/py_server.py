@@ -23,6 +23,8 @@ What a connection does depends on its request path:
                               message's index (little-endian); then closes with C/R if given,
                               else waits for the client to close
   /drop                       aborts the TCP connection right after the handshake (no close frame)
+  /drop_once?id=X[&say=T]     the first connection with id X sends the text T if given, then
+                              closes TCP without a close frame; later ones with id X echo
   /strict_pings?seconds=S     a strict heartbeat: pings every 0.5 s and closes with 4008 "no pong
                               within 1 s" when a pong is late; meanwhile sends "tick <n>" every
                               0.1 s; after S seconds (default 7) sends "done <count>" and waits
@@ -58,6 +60,7 @@ PATHS = {
     "/ping",
     "/push",
     "/drop",
+    "/drop_once",
     "/strict_pings",
     "/record",
     "/received",
@@ -80,6 +83,9 @@ class Record:
 
 
 RECORDS: dict[str, Record] = {}
+
+# The ids of /drop_once connections already dropped.
+DROPPED_ONCE: set[str] = set()
 
 
 def split_path(connection):
@@ -205,6 +211,16 @@ async def handler(connection):
             await wait_closed(connection)
     elif path == "/drop":
         connection.transport.abort()
+    elif path == "/drop_once":
+        key = query.get("id", "")
+        if key in DROPPED_ONCE:
+            await echo(connection)
+            return
+        DROPPED_ONCE.add(key)
+        if "say" in query:
+            await connection.send(query["say"])
+        # close() (unlike abort()) sends what is buffered first, then ends TCP with no close frame.
+        connection.transport.close()
     elif path == "/strict_pings":
         await strict_pings(connection, float(query.get("seconds", "7")))
     elif path == "/record":

@@ -1,0 +1,165 @@
+extends "test_case.gd"
+## Auto-reconnect: a dropped connection opens again, and it never does when it must not.
+
+
+## A watched client with auto_reconnect on and short delays (tests check what happens, not how
+## fast), whose reconnect signals are recorded in the log too.
+func _reconnecting_client(max_attempts := 5, deliver_payloads := true) -> SignalLog:
+	var ws := watch(make_client(), deliver_payloads)
+	ws.client.auto_reconnect = true
+	ws.client.reconnect_delay_initial = 0.05
+	ws.client.reconnect_delay_max = 0.2
+	ws.client.reconnect_max_attempts = max_attempts
+	# The lambdas hold the log's event list, not the client or the log: no reference cycle.
+	var events := ws.events
+	ws.client.reconnecting.connect(func(attempt, delay): events.append({"name": "reconnecting", "args": [attempt, delay]}))
+	ws.client.reconnected.connect(func(): events.append({"name": "reconnected", "args": []}))
+	ws.client.reconnect_failed.connect(func(): events.append({"name": "reconnect_failed", "args": []}))
+	return ws
+
+
+func _connect(ws: SignalLog, url: String, gd_mp_api := false) -> void:
+	assert_eq(error_string(ws.client.connect_to_url(url, PackedStringArray(), gd_mp_api)), error_string(OK), "connect_to_url(\"%s\")" % url)
+
+
+## The attempt numbers of the reconnecting signals, in order.
+func _attempts(ws: SignalLog) -> Array:
+	var attempts := []
+	for event in ws.events:
+		if event["name"] == "reconnecting":
+			attempts.append(event["args"][0])
+	return attempts
+
+
+func test_reconnect_properties_have_documented_defaults() -> void:
+	var client := make_client()
+	assert_eq(client.auto_reconnect, false, "auto_reconnect")
+	assert_eq(client.reconnect_delay_initial, 0.5, "reconnect_delay_initial")
+	assert_eq(client.reconnect_delay_max, 30.0, "reconnect_delay_max")
+	assert_eq(client.reconnect_max_attempts, 10, "reconnect_max_attempts")
+	assert_eq(client.reconnect_final_close_codes, PackedInt32Array([1000, 1002, 1003, 1007, 1008, 1009]), "reconnect_final_close_codes")
+	assert_eq(client.get_reconnect_count(), 0, "get_reconnect_count()")
+
+
+func test_dropped_connection_reconnects_and_messages_flow_again() -> void:
+	var ws := _reconnecting_client(5, false)
+	ws.read_packets = false
+	_connect(ws, py_url("/drop_once?say=before%20the%20drop&id=" + unique_id("drop")))
+	if not await wait_for(func(): return ws.has("reconnecting")):
+		fail("no reconnecting signal after the drop: %s, %s" % [ws.lifecycle(), ws.client.get_last_error()])
+		return
+	# Sends wait for nothing: refused, with the reason, until the connection is open again.
+	assert_eq(ws.client.get_ready_state(), RustWebSocketClient.STATE_CONNECTING, "state while reconnecting")
+	assert_eq(error_string(ws.client.send_text("lost?")), error_string(ERR_UNCONFIGURED), "send_text() while reconnecting")
+	assert_eq(ws.client.get_last_error(), "the connection is being re-established (auto-reconnect, attempt 1); nothing was sent: send again once it is open", "get_last_error() after that send")
+	if not await wait_for(func(): return ws.has("reconnected")):
+		fail("did not reconnect: %s, %s" % [ws.lifecycle(), ws.client.get_last_error()])
+		return
+	assert_eq(ws.lifecycle(), ["connection_established", "connection_closed", "reconnecting", "connection_established", "reconnected"] as Array[String], "signals")
+	assert_signal(ws, "connection_closed", [false])
+	assert_eq(ws.first("connection_closed")["state"], RustWebSocketClient.STATE_CONNECTING, "state seen in connection_closed when a reconnect follows")
+	var reconnecting := ws.first("reconnecting")["args"] as Array
+	assert_eq(reconnecting[0], 1, "reconnecting attempt")
+	assert_true(typeof(reconnecting[1]) == TYPE_FLOAT and reconnecting[1] >= 0.025 and reconnecting[1] <= 0.05, "reconnecting delay is between half and all of reconnect_delay_initial: %s" % show(reconnecting[1]))
+	assert_eq(ws.client.get_ready_state(), RustWebSocketClient.STATE_OPEN, "state after reconnecting")
+	assert_eq(ws.client.get_reconnect_count(), 1, "get_reconnect_count()")
+	assert_eq(ws.client.send_text("after the drop"), OK, "send_text() once reconnected")
+	if not await wait_for(func(): return ws.client.get_available_packet_count() >= 2):
+		fail("the echo did not arrive (queued: %d)" % ws.client.get_available_packet_count())
+		return
+	var received := []
+	while ws.client.get_available_packet_count() > 0:
+		received.append(ws.client.get_packet().get_string_from_utf8())
+	assert_eq(received, ["before the drop", "after the drop"], "messages in the queue, the one from before the drop first")
+	note("dropped → reconnecting(1, %.3f) → reconnected; queue %s" % [reconnecting[1], received])
+
+
+func test_disconnect_from_host_never_reconnects() -> void:
+	var ws := _reconnecting_client()
+	_connect(ws, py_url("/echo"))
+	if not await wait_until_open(ws):
+		return
+	ws.client.disconnect_from_host()
+	if not await wait_until_ended(ws):
+		return
+	await wait_frames(5)
+	assert_eq(ws.lifecycle(), ["connection_established", "connection_closed"] as Array[String], "signals")
+	assert_eq(ws.client.get_ready_state(), RustWebSocketClient.STATE_CLOSED, "state")
+
+
+func test_final_close_code_never_reconnects() -> void:
+	var ws := _reconnecting_client()
+	_connect(ws, py_url("/close?code=1000&reason=done"))
+	if not await wait_until_ended(ws):
+		return
+	await wait_frames(5)
+	assert_eq(ws.lifecycle(), ["connection_established", "server_close_request", "connection_closed"] as Array[String], "signals after close code 1000 (final by default)")
+	assert_eq(ws.client.get_ready_state(), RustWebSocketClient.STATE_CLOSED, "state")
+
+	var listed := _reconnecting_client()
+	listed.client.reconnect_final_close_codes = PackedInt32Array([4003])
+	_connect(listed, py_url("/close?code=4003&reason=banned"))
+	if not await wait_until_ended(listed):
+		return
+	await wait_frames(5)
+	assert_eq(listed.lifecycle(), ["connection_established", "server_close_request", "connection_closed"] as Array[String], "signals after a listed close code")
+	note("1000 and a listed 4003 end the connection for good")
+
+
+func test_close_code_not_listed_reconnects() -> void:
+	var ws := _reconnecting_client()
+	_connect(ws, py_url("/close?code=1001&reason=restarting"))
+	if not await wait_for(func(): return ws.has("reconnected")):
+		fail("did not reconnect after close code 1001: %s" % [ws.lifecycle()])
+		return
+	assert_eq(ws.lifecycle().slice(0, 5), ["connection_established", "server_close_request", "connection_closed", "reconnecting", "connection_established"] as Array[String], "signals")
+	assert_signal(ws, "connection_closed", [true])
+	# The server closes every connection with 1001, so this would go on: stop it.
+	ws.client.disconnect_from_host()
+	await wait_for(func(): return ws.client.get_ready_state() == RustWebSocketClient.STATE_CLOSED)
+	assert_eq(ws.client.get_ready_state(), RustWebSocketClient.STATE_CLOSED, "state after disconnect_from_host()")
+
+
+func test_reconnect_to_a_refused_port_gives_up_after_max_attempts() -> void:
+	var port := closed_port()
+	var ws := _reconnecting_client(3)
+	_connect(ws, "ws://127.0.0.1:%d/" % port)
+	if not await wait_for(func(): return ws.has("reconnect_failed")):
+		fail("did not give up: %s" % [ws.lifecycle()])
+		return
+	assert_eq(ws.lifecycle(), [
+		"connection_error", "reconnecting", "connection_error", "reconnecting",
+		"connection_error", "reconnecting", "connection_error", "reconnect_failed",
+	] as Array[String], "signals")
+	assert_eq(_attempts(ws), [1, 2, 3], "reconnecting attempts")
+	assert_eq(ws.client.get_last_error(), "gave up reconnecting after 3 attempts; the last one failed: connection refused by 127.0.0.1:%d" % port, "get_last_error()")
+	assert_eq(ws.client.get_ready_state(), RustWebSocketClient.STATE_CLOSED, "state after giving up")
+	note("reconnect_failed: " + ws.client.get_last_error())
+	assert_eq(error_string(ws.client.send_text("x")), error_string(ERR_UNCONFIGURED), "send_text() after giving up")
+
+
+func test_disconnect_while_waiting_stops_reconnecting() -> void:
+	var ws := _reconnecting_client()
+	ws.client.reconnect_delay_initial = 600.0
+	ws.client.reconnect_delay_max = 600.0
+	_connect(ws, "ws://127.0.0.1:%d/" % closed_port())
+	if not await wait_for(func(): return ws.has("reconnecting")):
+		fail("no reconnecting signal: %s" % [ws.lifecycle()])
+		return
+	ws.client.disconnect_from_host()
+	assert_eq(ws.client.get_ready_state(), RustWebSocketClient.STATE_CLOSING, "state right after disconnect_from_host()")
+	if not await wait_for(func(): return ws.has("connection_closed")):
+		fail("no connection_closed after disconnect_from_host(): %s" % [ws.lifecycle()])
+		return
+	assert_eq(ws.lifecycle(), ["connection_error", "reconnecting", "connection_closed"] as Array[String], "signals")
+	assert_eq(ws.client.get_ready_state(), RustWebSocketClient.STATE_CLOSED, "state")
+
+
+func test_multiplayer_peer_never_reconnects() -> void:
+	var ws := _reconnecting_client()
+	_connect(ws, py_url("/drop"), true)
+	if not await wait_until_ended(ws):
+		return
+	await wait_frames(5)
+	assert_true(not ws.has("reconnecting"), "no reconnecting signal as a multiplayer peer: %s" % [ws.lifecycle()])
+	assert_eq(ws.client.get_ready_state(), RustWebSocketClient.STATE_CLOSED, "state")
