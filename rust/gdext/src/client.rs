@@ -30,6 +30,8 @@ use rust_websocket_engine::{
 /// signals for everything that happened since the last call. Read messages either by connecting
 /// [signal message_received], which hands you each payload, or with [signal data_received] and
 /// [method PacketPeer.get_packet]. Messages received before a close stay readable after it.
+/// With [member auto_reconnect], a dropped connection connects again by itself (see
+/// [signal reconnecting]).
 ///
 /// ```gdscript
 /// var socket := RustWebSocketClient.new()
