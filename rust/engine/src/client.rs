@@ -91,9 +91,6 @@ pub struct Client {
     follow_up: Option<Event>,
     /// Whether the game closed or failed the connection, so it is not reconnected.
     closed_by_game: bool,
-    /// How many of the oldest `received` messages came over an earlier connection (whose
-    /// link's byte accounting is gone).
-    earlier_connection_messages: usize,
 }
 
 /// The live connection behind a client. Dropping it releases the connection on the I/O thread.
@@ -147,7 +144,6 @@ impl Client {
             reconnector: Reconnector::default(),
             follow_up: None,
             closed_by_game: false,
-            earlier_connection_messages: 0,
         }
     }
 
@@ -175,7 +171,6 @@ impl Client {
         self.start_connection(request, config)?;
         self.incoming.clear();
         self.received.clear();
-        self.earlier_connection_messages = 0;
         self.reconnect_target = reconnect_target;
         self.reconnector = Reconnector::default();
         self.follow_up = None;
@@ -222,9 +217,14 @@ impl Client {
         let Some((request, config)) = self.reconnect_target.clone() else {
             return;
         };
-        self.earlier_connection_messages = self.received.len();
-        if let Err(error) = self.start_connection(request, config) {
-            self.incoming.push_back(Incoming::Failed(error));
+        match self.start_connection(request, config) {
+            // Messages from before the drop are taken through the new link: they count there.
+            Ok(()) => {
+                if let Some(session) = &self.session {
+                    session.link.charge_unread(&self.received);
+                }
+            }
+            Err(error) => self.incoming.push_back(Incoming::Failed(error)),
         }
     }
 
@@ -413,10 +413,6 @@ impl Client {
     /// Takes the oldest received message. Messages stay available after the connection closed.
     pub fn take_message(&mut self) -> Option<Message> {
         let message = self.received.pop_front()?;
-        if self.earlier_connection_messages > 0 {
-            self.earlier_connection_messages -= 1;
-            return Some(message);
-        }
         if let Some(session) = &self.session {
             if session
                 .link

@@ -117,6 +117,16 @@ impl Link {
             && self.reading_paused.swap(false, Ordering::SeqCst)
     }
 
+    /// Called by the game when auto-reconnect opened this link: counts the messages still
+    /// unread from earlier connections, so the inbound limit covers them too.
+    pub(crate) fn charge_unread(&self, unread: &VecDeque<Message>) {
+        let bytes = unread
+            .iter()
+            .map(|message| message.len() + QUEUED_MESSAGE_OVERHEAD)
+            .sum();
+        self.inbound_bytes.fetch_add(bytes, Ordering::SeqCst);
+    }
+
     /// Called by the game: queues `item` for the I/O thread. Returns true when the I/O thread
     /// must be told (the outbox was not announced yet).
     pub(crate) fn post(&self, item: Outbound) -> bool {

@@ -326,3 +326,22 @@ fn off_by_default() {
     assert_eq!(client.poll_event(), None);
     assert_eq!(client.state(), ReadyState::Closed);
 }
+
+#[test]
+fn taking_messages_from_before_the_drop_keeps_the_new_connection_reading() {
+    let server = first_connection_then_echo(|socket| {
+        socket.send(vec![7u8; 100_000].into()).unwrap();
+    });
+    let mut client = connect_with(reconnecting(3), server, "/");
+    poll_until(&mut client, |e| matches!(e, Event::Reconnected));
+    // Taken through the new connection, whose inbound byte count must include it.
+    assert_eq!(
+        client.take_message().map(|message| message.len()),
+        Some(100_000)
+    );
+    for round in 0..3 {
+        let message = format!("round {round}");
+        client.send(Message::from(message.as_str())).unwrap();
+        assert_eq!(text(receive(&mut client, 1).remove(0)), message);
+    }
+}
