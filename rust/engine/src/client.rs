@@ -65,6 +65,7 @@ pub struct Client {
     close_code: Option<u16>,
     close_reason: String,
     last_error: Option<Error>,
+    proxy: Option<String>,
 }
 
 /// The live connection behind a client. Dropping it releases the connection on the I/O thread.
@@ -114,6 +115,7 @@ impl Client {
             close_code: None,
             close_reason: String::new(),
             last_error: None,
+            proxy: None,
         }
     }
 
@@ -129,10 +131,12 @@ impl Client {
 
     /// Starts connecting and returns at once. Unread messages of an earlier connection are
     /// discarded. Fails with [`Error::AlreadyConnected`] unless the client is closed.
-    pub fn connect(&mut self, request: ConnectRequest) -> Result<(), Error> {
+    pub fn connect(&mut self, mut request: ConnectRequest) -> Result<(), Error> {
         if self.state != ReadyState::Closed {
             return Err(Error::AlreadyConnected);
         }
+        // The environment is read here, on the caller's thread, at each connect.
+        let proxy = crate::proxy::choose(&self.config.proxy, &request)?;
         let reactor = reactor::reactor().map_err(|e| Error::Handshake {
             detail: format!("cannot start the I/O thread: {e}"),
         })?;
@@ -148,6 +152,8 @@ impl Client {
         self.incoming.clear();
         self.received.clear();
         self.state = ReadyState::Connecting;
+        self.proxy = proxy.as_ref().map(|proxy| proxy.address());
+        request.set_proxy(proxy);
         reactor.submit(Command::Connect {
             id,
             request: Box::new(request),
@@ -338,5 +344,12 @@ impl Client {
     /// Why the last connection failed or ended abnormally, if it did.
     pub fn last_error(&self) -> Option<&Error> {
         self.last_error.as_ref()
+    }
+
+    /// The HTTP proxy (`host:port`, never its credentials) the last connection attempt went
+    /// through, or `None` when it went directly. Through a proxy,
+    /// [`peer_addr`](Client::peer_addr) is the proxy's address.
+    pub fn proxy(&self) -> Option<&str> {
+        self.proxy.as_deref()
     }
 }

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use rustls::pki_types::CertificateDer;
 
+use crate::ProxySetting;
+
 /// Default for [`Config::max_message_size`]: 64 MiB.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 64 << 20;
 /// Default for [`Config::inbound_queue_limit`]: 16 MiB.
@@ -12,6 +14,8 @@ pub const DEFAULT_INBOUND_QUEUE_LIMIT: usize = 16 << 20;
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default for [`Config::close_timeout`]: 5 seconds.
 pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default for [`Config::connect_timeout`]: 5 seconds.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Limits, timeouts and TLS settings of one connection, read when it starts.
 ///
@@ -35,6 +39,12 @@ pub struct Config {
     pub close_timeout: Duration,
     /// Certificate checks for `wss://`.
     pub tls: TlsConfig,
+    /// The HTTP proxy to go through. Default [`ProxySetting::FromEnvironment`].
+    pub proxy: ProxySetting,
+    /// Time allowed for the TCP connect (to the server, or to the proxy), all addresses raced
+    /// together (happy eyeballs); the handshake timeout still bounds the whole handshake.
+    /// Default [`DEFAULT_CONNECT_TIMEOUT`].
+    pub connect_timeout: Duration,
 }
 
 impl Default for Config {
@@ -45,6 +55,8 @@ impl Default for Config {
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
             tls: TlsConfig::default(),
+            proxy: ProxySetting::default(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
         }
     }
 }
@@ -77,6 +89,18 @@ impl Config {
     /// Sets [`Config::tls`].
     pub fn with_tls(mut self, tls: TlsConfig) -> Self {
         self.tls = tls;
+        self
+    }
+
+    /// Sets [`Config::proxy`].
+    pub fn with_proxy(mut self, proxy: ProxySetting) -> Self {
+        self.proxy = proxy;
+        self
+    }
+
+    /// Sets [`Config::connect_timeout`].
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
         self
     }
 }
