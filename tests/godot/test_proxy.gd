@@ -39,6 +39,20 @@ func test_proxy_url_carries_the_connection() -> void:
 	note("open through %s: %s" % [ws.client.get_proxy_in_use(), _proxied_url()])
 
 
+func test_wss_through_the_proxy_checks_the_servers_certificate() -> void:
+	var ws := watch(make_client())
+	ws.client.proxy_url = proxy_url()
+	ws.client.trusted_tls_certificate = certificate("localhost.crt")
+	var url := py_tls_url("localhost")
+	assert_eq(error_string(ws.client.connect_to_url(url)), error_string(OK), "connect_to_url(\"%s\")" % url)
+	if not await wait_until_open(ws):
+		return
+	await _echo_text(ws, "encrypted through the proxy")
+	assert_true(not ws.client.get_tls_version().is_empty(), "get_tls_version() must not be empty")
+	assert_eq(ws.client.get_proxy_in_use(), "127.0.0.1:%d" % proxy_port, "get_proxy_in_use()")
+	note("open through %s: %s (%s)" % [ws.client.get_proxy_in_use(), url, ws.client.get_tls_version()])
+
+
 func test_environment_proxy_is_read_at_each_connect() -> void:
 	_clear_environment()
 	OS.set_environment("HTTP_PROXY", proxy_url())

@@ -130,7 +130,9 @@ impl Client {
     }
 
     /// Starts connecting and returns at once. Unread messages of an earlier connection are
-    /// discarded. Fails with [`Error::AlreadyConnected`] unless the client is closed.
+    /// discarded. Fails with [`Error::AlreadyConnected`] unless the client is closed, and with
+    /// [`Error::InvalidProxy`] when the proxy URL (from [`Config::proxy`] or the environment it
+    /// names) is unusable.
     pub fn connect(&mut self, mut request: ConnectRequest) -> Result<(), Error> {
         if self.state != ReadyState::Closed {
             return Err(Error::AlreadyConnected);

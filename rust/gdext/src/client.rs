@@ -392,8 +392,8 @@ impl RustWebSocketClient {
     /// [param protocols] are offered as sub-protocols (the server must pick one of them).
     /// [param custom_headers] entries are [code]"Name: value"[/code] lines added to the upgrade
     /// request. Returns [constant OK], or an error for a malformed URL or header, an unsupported
-    /// scheme ([constant ERR_INVALID_PARAMETER]) or a connection already in progress
-    /// ([constant ERR_ALREADY_IN_USE]); [method get_last_error] says which.
+    /// scheme or an unusable proxy URL ([constant ERR_INVALID_PARAMETER]) or a connection
+    /// already in progress ([constant ERR_ALREADY_IN_USE]); [method get_last_error] says which.
     ///
     /// With [param gd_mp_api] [code]true[/code], the client joins a Godot
     /// [WebSocketMultiplayerPeer] server as a [MultiplayerPeer]: assign it to
