@@ -93,6 +93,8 @@ func _on_send_pressed() -> void:
 
 func _on_connection_established(protocol: String) -> void:
 	_say("connected to %s:%d (protocol: \"%s\")" % [socket.get_connected_host(), socket.get_connected_port(), protocol])
+	if not socket.get_proxy_in_use().is_empty():
+		_say("through the HTTP proxy %s (set by proxy_url or HTTP_PROXY / HTTPS_PROXY)" % socket.get_proxy_in_use())
 	if not socket.get_tls_version().is_empty():
 		_say("encrypted with %s, %s; certificate trusted via trusted_tls_certificate" % [socket.get_tls_version(), socket.get_tls_cipher_suite()])
 	_advance_script()

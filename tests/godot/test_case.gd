@@ -23,6 +23,8 @@ var godot_port := 0
 ## The wss:// ports of tests/peers/py_server.py by identity ("localhost", "expired", "example",
 ## "ca_server"); empty if not given.
 var py_tls := {}
+## Port of tests/peers/connect_proxy.py, or 0 if not given.
+var proxy_port := 0
 ## The runner's error_catcher.gd (Godot 4.5+), or null: see [method warnings].
 var log_catcher: RefCounted = null
 ## What went wrong, in order; the test passed if it is empty.
@@ -68,6 +70,13 @@ func py_tls_url(identity: String, path := "/echo", host := "localhost") -> Strin
 	if not py_tls.has(identity):
 		fail("no --py-tls port for %s: the Python peer's wss:// listeners are needed" % identity)
 	return "wss://%s:%d%s" % [host, py_tls.get(identity, 0), path]
+
+
+## The URL of the HTTP CONNECT proxy, with userinfo ("user:password@") when not empty.
+func proxy_url(userinfo := "") -> String:
+	if proxy_port == 0:
+		fail("no --proxy-port given: the proxy peer is needed")
+	return "http://%s127.0.0.1:%d" % [userinfo, proxy_port]
 
 
 ## The certificate (or chain) in res://tests/certs/<file_name>, loaded as a resource, as

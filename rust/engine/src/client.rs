@@ -91,6 +91,8 @@ pub struct Client {
     follow_up: Option<Event>,
     /// Whether the game closed or failed the connection, so it is not reconnected.
     closed_by_game: bool,
+    /// The proxy (`host:port`) the current connection goes through, if any.
+    proxy: Option<String>,
 }
 
 /// The live connection behind a client. Dropping it releases the connection on the I/O thread.
@@ -144,6 +146,7 @@ impl Client {
             reconnector: Reconnector::default(),
             follow_up: None,
             closed_by_game: false,
+            proxy: None,
         }
     }
 
@@ -158,7 +161,9 @@ impl Client {
     }
 
     /// Starts connecting and returns at once. Unread messages of an earlier connection are
-    /// discarded. Fails with [`Error::AlreadyConnected`] unless the client is closed.
+    /// discarded. Fails with [`Error::AlreadyConnected`] unless the client is closed, and with
+    /// [`Error::InvalidProxy`] when the proxy URL (from [`Config::proxy`] or the environment it
+    /// names) is unusable.
     pub fn connect(&mut self, request: ConnectRequest) -> Result<(), Error> {
         if self.state != ReadyState::Closed {
             return Err(Error::AlreadyConnected);
@@ -179,7 +184,13 @@ impl Client {
     }
 
     /// Opens a session for `request` with `config`, forgetting the last connection's details.
-    fn start_connection(&mut self, request: ConnectRequest, config: Config) -> Result<(), Error> {
+    fn start_connection(
+        &mut self,
+        mut request: ConnectRequest,
+        config: Config,
+    ) -> Result<(), Error> {
+        // The environment is read here, on the caller's thread, at each connect.
+        let proxy = crate::proxy::choose(&config.proxy, &request)?;
         let reactor = reactor::reactor().map_err(|e| Error::Handshake {
             detail: format!("cannot start the I/O thread: {e}"),
         })?;
@@ -194,6 +205,8 @@ impl Client {
         self.last_error = None;
         self.state = ReadyState::Connecting;
         let inbound_queue_limit = config.inbound_queue_limit;
+        self.proxy = proxy.as_ref().map(|proxy| proxy.address());
+        request.set_proxy(proxy);
         reactor.submit(Command::Connect {
             id,
             request: Box::new(request),
@@ -486,5 +499,12 @@ impl Client {
     /// [`connect`](Client::connect).
     pub fn reconnect_count(&self) -> u64 {
         self.reconnector.reconnects()
+    }
+
+    /// The HTTP proxy (`host:port`, never its credentials) the last connection attempt went
+    /// through, or `None` when it went directly. Through a proxy,
+    /// [`peer_addr`](Client::peer_addr) is the proxy's address.
+    pub fn proxy(&self) -> Option<&str> {
+        self.proxy.as_deref()
     }
 }

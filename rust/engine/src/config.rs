@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use rustls::pki_types::CertificateDer;
 
+use crate::ProxySetting;
 use crate::ReconnectConfig;
 
 /// Default for [`Config::max_message_size`]: 64 MiB.
@@ -14,6 +15,8 @@ pub const DEFAULT_INBOUND_QUEUE_LIMIT: usize = 16 << 20;
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default for [`Config::close_timeout`]: 5 seconds.
 pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default for [`Config::connect_timeout`]: 5 seconds.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Limits, timeouts and TLS settings of one connection, read when it starts.
 ///
@@ -39,6 +42,12 @@ pub struct Config {
     pub tls: TlsConfig,
     /// Whether and how a dropped connection is connected again. Off by default.
     pub reconnect: ReconnectConfig,
+    /// The HTTP proxy to go through. Default [`ProxySetting::FromEnvironment`].
+    pub proxy: ProxySetting,
+    /// Time allowed for the TCP connect (to the server, or to the proxy), all addresses raced
+    /// together (happy eyeballs); the handshake timeout still bounds the whole handshake.
+    /// Default [`DEFAULT_CONNECT_TIMEOUT`].
+    pub connect_timeout: Duration,
 }
 
 impl Default for Config {
@@ -50,6 +59,8 @@ impl Default for Config {
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
             tls: TlsConfig::default(),
             reconnect: ReconnectConfig::default(),
+            proxy: ProxySetting::default(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
         }
     }
 }
@@ -88,6 +99,18 @@ impl Config {
     /// Sets [`Config::reconnect`].
     pub fn with_reconnect(mut self, reconnect: ReconnectConfig) -> Self {
         self.reconnect = reconnect;
+        self
+    }
+
+    /// Sets [`Config::proxy`].
+    pub fn with_proxy(mut self, proxy: ProxySetting) -> Self {
+        self.proxy = proxy;
+        self
+    }
+
+    /// Sets [`Config::connect_timeout`].
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
         self
     }
 }

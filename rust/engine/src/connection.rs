@@ -3,19 +3,21 @@
 
 use std::collections::VecDeque;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use mio::net::TcpStream;
-use mio::{Interest, Registry, Token};
+use mio::{Registry, Token};
 use tungstenite::handshake::client::ClientHandshake;
 use tungstenite::handshake::{HandshakeError, MidHandshake};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tungstenite::{error::ProtocolError, error::SubProtocolError, WebSocket};
 
+use crate::dialer::{addresses_without_resolver, DialFailure, Dialer, Dialing};
 use crate::link::{Incoming, Link, Outbound};
+use crate::proxy::Tunnel;
 use crate::transport::Transport;
 use crate::{Config, ConnectRequest, Error, Message};
 
@@ -35,11 +37,13 @@ const READ_BUFFER_BYTES: usize = 128 * 1024;
 enum Phase {
     /// Waiting for the resolver.
     Resolving,
-    /// A TCP connect is in flight to `addr`; `untried` are the other addresses of the host.
-    Connecting {
+    /// TCP connects are in flight to the server's (or the proxy's) addresses.
+    Connecting(Dialer),
+    /// Connected to the proxy (at `peer`), which is asked to open a tunnel to the server.
+    Tunneling {
         tcp: TcpStream,
-        addr: SocketAddr,
-        untried: VecDeque<SocketAddr>,
+        tunnel: Tunnel,
+        peer: SocketAddr,
     },
     /// TLS and the HTTP upgrade are in flight.
     Upgrading {
@@ -64,8 +68,8 @@ pub(crate) struct Connection {
     outbound: VecDeque<Outbound>,
     /// When the current step (handshake or close handshake) must be over.
     deadline: Option<Instant>,
-    /// Set when `deadline` changed and the event loop has not scheduled it yet.
-    deadline_changed: bool,
+    /// The wake-up the event loop was last asked for (the deadline or a dialing timer).
+    scheduled_wake: Option<Instant>,
     /// The code of the close frame we sent, if any.
     close_sent: Option<u16>,
     /// The code and reason of the close frame the server sent, if any.
@@ -81,25 +85,32 @@ impl Connection {
             phase: Phase::Resolving,
             outbound: VecDeque::new(),
             deadline: None,
-            deadline_changed: false,
+            scheduled_wake: None,
             close_sent: None,
             close_received: None,
         }
     }
 
-    /// Starts the attempt. Returns the host and port to resolve when the URL's host is a name.
+    /// Starts the attempt. Returns the host and port to resolve when the host to dial (the
+    /// server's, or the proxy's) is a name the resolver must answer.
     pub(crate) fn start(&mut self, registry: &Registry, id: u64) -> Option<(String, u16)> {
         self.set_deadline(Instant::now() + self.config.handshake_timeout);
-        match self.request.host().parse::<IpAddr>() {
-            Ok(ip) => {
-                self.connect(
-                    registry,
-                    id,
-                    VecDeque::from([SocketAddr::new(ip, self.request.port())]),
-                );
+        let (host, port) = self.dial_target();
+        match addresses_without_resolver(&host, port) {
+            Some(addresses) => {
+                self.connect(registry, id, addresses);
                 None
             }
-            Err(_) => Some((self.request.host().to_owned(), self.request.port())),
+            None => Some((host, port)),
+        }
+    }
+
+    /// The host and port the TCP connection goes to: the proxy's when there is one (the proxy
+    /// resolves the server's name itself).
+    fn dial_target(&self) -> (String, u16) {
+        match self.request.proxy() {
+            Some(proxy) => (proxy.host().to_owned(), proxy.port()),
+            None => (self.request.host().to_owned(), self.request.port()),
         }
     }
 
@@ -113,69 +124,109 @@ impl Connection {
         if !matches!(self.phase, Phase::Resolving) {
             return;
         }
+        let (host, _) = self.dial_target();
         match addresses {
-            Ok(addresses) if !addresses.is_empty() => self.connect(registry, id, addresses.into()),
-            Ok(_) => self.fail(Error::Resolve {
-                host: self.request.host().to_owned(),
+            Ok(addresses) if !addresses.is_empty() => self.connect(registry, id, addresses),
+            Ok(_) => self.fail_dial(Error::Resolve {
+                host,
                 detail: "it has no address".into(),
             }),
-            Err(error) => self.fail(Error::Resolve {
-                host: self.request.host().to_owned(),
+            Err(error) => self.fail_dial(Error::Resolve {
+                host,
                 detail: resolve_detail(&error),
             }),
         }
     }
 
-    /// Starts a TCP connect to the first address that accepts a socket.
-    fn connect(&mut self, registry: &Registry, id: u64, mut untried: VecDeque<SocketAddr>) {
-        let mut last_error = None;
-        while let Some(addr) = untried.pop_front() {
-            let attempt = TcpStream::connect(addr).and_then(|mut tcp| {
-                registry.register(
-                    &mut tcp,
-                    Token(id as usize),
-                    Interest::READABLE | Interest::WRITABLE,
-                )?;
-                Ok(tcp)
-            });
-            match attempt {
-                Ok(tcp) => {
-                    self.phase = Phase::Connecting { tcp, addr, untried };
-                    return;
+    /// Starts the TCP connects to `addresses` (happy eyeballs).
+    fn connect(&mut self, registry: &Registry, id: u64, addresses: Vec<SocketAddr>) {
+        let dialing = Dialer::start(
+            addresses,
+            registry,
+            Token(id as usize),
+            Instant::now(),
+            self.config.connect_timeout,
+        );
+        self.dialed(dialing);
+    }
+
+    /// Moves on from a dialing step: keep waiting, go on over the connected socket, or fail.
+    fn dialed(&mut self, dialing: Dialing) {
+        match dialing {
+            Dialing::InProgress(dialer) => self.phase = Phase::Connecting(dialer),
+            Dialing::Connected { tcp, addr } => match self.request.proxy() {
+                Some(proxy) => {
+                    let tunnel = Tunnel::new(proxy, self.request.host(), self.request.port());
+                    self.drive_tunnel(tcp, tunnel, addr);
                 }
-                Err(error) => last_error = Some((addr, error)),
+                None => self.start_upgrade(tcp, addr),
+            },
+            Dialing::Failed(failure) => {
+                let (host, port) = self.dial_target();
+                self.fail_dial(match failure {
+                    DialFailure::AllFailed(attempts) => Error::Connect { host, attempts },
+                    DialFailure::TimedOut(tried) => Error::ConnectTimeout {
+                        host,
+                        port,
+                        timeout: self.config.connect_timeout,
+                        tried,
+                    },
+                })
             }
         }
-        let (addr, source) = last_error.expect("connect is only called with at least one address");
-        self.fail(Error::Connect {
-            host: self.request.host().to_owned(),
-            addr,
-            source,
-        });
+    }
+
+    /// Fails with an error of resolving or connecting, saying it was the proxy's when it was.
+    fn fail_dial(&mut self, error: Error) {
+        let error = match self.request.proxy() {
+            Some(proxy) => Error::ProxyConnect {
+                proxy: proxy.address(),
+                cause: Box::new(error),
+            },
+            None => error,
+        };
+        self.fail(error);
     }
 
     pub(crate) fn is_finished(&self) -> bool {
         matches!(self.phase, Phase::Finished)
     }
 
-    /// The deadline to schedule, if it changed since the last call.
+    /// The next wake-up to schedule (the deadline or a dialing timer), if it changed since the
+    /// last call.
     pub(crate) fn take_new_deadline(&mut self) -> Option<Instant> {
-        if !std::mem::take(&mut self.deadline_changed) {
+        let dial_timer = match &self.phase {
+            Phase::Connecting(dialer) => Some(dialer.next_timer()),
+            _ => None,
+        };
+        let wake = self.deadline.into_iter().chain(dial_timer).min();
+        if wake == self.scheduled_wake {
             return None;
         }
-        self.deadline
+        self.scheduled_wake = wake;
+        wake
     }
 
-    /// A scheduled deadline came due; acts if it is still the current one.
-    pub(crate) fn deadline_passed(&mut self, at: Instant) {
-        if self.deadline != Some(at) {
+    /// A scheduled wake-up came due at `at`: runs the dialing timers, then acts if the deadline
+    /// has passed.
+    pub(crate) fn deadline_passed(&mut self, registry: &Registry, at: Instant) {
+        if matches!(self.phase, Phase::Connecting(_)) {
+            if let Phase::Connecting(dialer) = std::mem::replace(&mut self.phase, Phase::Finished) {
+                self.dialed(dialer.advance(registry, at));
+            }
+        }
+        if self.deadline.is_none_or(|deadline| deadline > at) {
             return;
         }
         match self.phase {
-            Phase::Resolving | Phase::Connecting { .. } | Phase::Upgrading { .. } => {
+            Phase::Resolving
+            | Phase::Connecting(_)
+            | Phase::Tunneling { .. }
+            | Phase::Upgrading { .. } => {
                 let stage = match &self.phase {
                     Phase::Resolving => "name resolution",
-                    Phase::Connecting { .. } => "the TCP connect",
+                    Phase::Connecting(_) => "the TCP connect",
+                    Phase::Tunneling { .. } => "the proxy's CONNECT",
                     Phase::Upgrading { handshake, .. }
                         if handshake.get_ref().get_ref().is_tls_handshaking() =>
                     {
@@ -204,7 +255,7 @@ impl Connection {
     }
 
     /// Takes what the game posted and makes whatever progress the socket allows now.
-    pub(crate) fn drive(&mut self, registry: &Registry, id: u64) {
+    pub(crate) fn drive(&mut self, registry: &Registry) {
         self.link.take_outbox(&mut self.outbound);
         let opened = matches!(self.phase, Phase::Open(_) | Phase::Finished);
         if !opened
@@ -221,48 +272,26 @@ impl Connection {
             });
         }
         match std::mem::replace(&mut self.phase, Phase::Finished) {
-            Phase::Connecting { tcp, addr, untried } => {
-                self.drive_connect(registry, id, tcp, addr, untried)
-            }
+            Phase::Connecting(dialer) => self.dialed(dialer.advance(registry, Instant::now())),
+            Phase::Tunneling { tcp, tunnel, peer } => self.drive_tunnel(tcp, tunnel, peer),
             Phase::Upgrading { handshake, peer } => self.drive_upgrade(handshake.handshake(), peer),
             Phase::Open(socket) => self.serve_open(socket),
             other => self.phase = other,
         }
     }
 
-    fn drive_connect(
-        &mut self,
-        registry: &Registry,
-        id: u64,
-        mut tcp: TcpStream,
-        addr: SocketAddr,
-        untried: VecDeque<SocketAddr>,
-    ) {
-        let outcome = match tcp.take_error() {
-            Ok(Some(error)) | Err(error) => Err(error),
-            Ok(None) => match tcp.peer_addr() {
-                Ok(_) => Ok(()),
-                Err(error) if error.kind() == io::ErrorKind::NotConnected => {
-                    // Not connected yet: wait for the next readiness event.
-                    self.phase = Phase::Connecting { tcp, addr, untried };
-                    return;
-                }
-                Err(error) => Err(error),
-            },
-        };
-        if let Err(source) = outcome {
-            let _ = registry.deregister(&mut tcp);
-            if untried.is_empty() {
-                self.fail(Error::Connect {
-                    host: self.request.host().to_owned(),
-                    addr,
-                    source,
-                });
-            } else {
-                self.connect(registry, id, untried);
-            }
-            return;
+    /// Goes on with the proxy's answer to `CONNECT`, then with the upgrade through the tunnel.
+    fn drive_tunnel(&mut self, mut tcp: TcpStream, mut tunnel: Tunnel, peer: SocketAddr) {
+        match tunnel.advance(&mut tcp) {
+            Ok(true) => self.start_upgrade(tcp, peer),
+            Ok(false) => self.phase = Phase::Tunneling { tcp, tunnel, peer },
+            Err(error) => self.fail(error),
         }
+    }
+
+    /// Starts TLS (for `wss://`) and the HTTP upgrade over a connected socket; `addr` is the
+    /// server's address, or the proxy's when tunneling.
+    fn start_upgrade(&mut self, tcp: TcpStream, addr: SocketAddr) {
         // Small messages go out at once; the write buffer already batches bursts.
         let _ = tcp.set_nodelay(true);
         let transport = if self.request.is_secure() {
@@ -560,7 +589,6 @@ impl Connection {
 
     fn set_deadline(&mut self, at: Instant) {
         self.deadline = Some(at);
-        self.deadline_changed = true;
     }
 
     /// The attempt failed before the connection opened.
@@ -599,7 +627,8 @@ impl Connection {
     /// client or at shutdown. An open connection gets a best-effort close frame first.
     pub(crate) fn abandon(&mut self, registry: &Registry) {
         match std::mem::replace(&mut self.phase, Phase::Finished) {
-            Phase::Connecting { mut tcp, .. } => {
+            Phase::Connecting(mut dialer) => dialer.abandon(registry),
+            Phase::Tunneling { mut tcp, .. } => {
                 let _ = registry.deregister(&mut tcp);
             }
             Phase::Upgrading { mut handshake, .. } => {

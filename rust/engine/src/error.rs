@@ -33,11 +33,19 @@ pub enum Error {
     // ---- The connection attempt: reported through `connection_error`.
     /// Name resolution failed.
     Resolve { host: String, detail: String },
-    /// Every address of the host refused or failed the TCP connection.
+    /// Every address of the host refused or failed the TCP connection; `attempts` holds each
+    /// address tried with its error, in order (never empty).
     Connect {
         host: String,
-        addr: SocketAddr,
-        source: io::Error,
+        attempts: Vec<(SocketAddr, io::Error)>,
+    },
+    /// No TCP connect succeeded within [`Config::connect_timeout`](crate::Config).
+    ConnectTimeout {
+        host: String,
+        port: u16,
+        timeout: Duration,
+        /// The addresses tried, in order.
+        tried: Vec<SocketAddr>,
     },
     /// The connection was not open within the handshake timeout.
     HandshakeTimeout {
@@ -58,6 +66,22 @@ pub enum Error {
         offered: Vec<String>,
         server_chose_one: bool,
     },
+
+    /// The proxy URL (from the setting or an environment variable, named by `origin`) is not a
+    /// usable `http://` proxy. Returned at once by `connect`.
+    InvalidProxy { origin: String, reason: String },
+    /// The proxy could not be resolved or reached; `cause` says why.
+    ProxyConnect { proxy: String, cause: Box<Error> },
+    /// The proxy answered `CONNECT` with another status than 2xx (407: credentials).
+    ProxyRefused {
+        proxy: String,
+        target: String,
+        status: u16,
+        reason: String,
+        sent_credentials: bool,
+    },
+    /// The proxy's answer to `CONNECT` was not a valid HTTP response.
+    ProxyResponse { proxy: String, detail: String },
 
     /// The server did not open the way Godot's `WebSocketMultiplayerPeer` does.
     MultiplayerHandshake { detail: String },
@@ -122,13 +146,80 @@ impl fmt::Display for Error {
                 )
             }
             Error::Resolve { host, detail } => write!(f, "cannot resolve host {host}: {detail}"),
-            Error::Connect { host, addr, source } => match source.kind() {
-                io::ErrorKind::ConnectionRefused => write!(f, "connection refused by {addr}"),
-                _ if host == &addr.ip().to_string() => {
-                    write!(f, "cannot connect to {addr}: {source}")
+            Error::Connect { host, attempts } => match attempts.as_slice() {
+                [(addr, source)] => match source.kind() {
+                    io::ErrorKind::ConnectionRefused => write!(f, "connection refused by {addr}"),
+                    _ if host == &addr.ip().to_string() => {
+                        write!(f, "cannot connect to {addr}: {source}")
+                    }
+                    _ => write!(f, "cannot connect to {host} ({addr}): {source}"),
+                },
+                attempts => {
+                    write!(f, "cannot connect to {host}: ")?;
+                    for (index, (addr, source)) in attempts.iter().enumerate() {
+                        let separator = if index == 0 { "" } else { "; " };
+                        match source.kind() {
+                            io::ErrorKind::ConnectionRefused => {
+                                write!(f, "{separator}connection refused by {addr}")?
+                            }
+                            _ => write!(f, "{separator}{addr}: {source}")?,
+                        }
+                    }
+                    Ok(())
                 }
-                _ => write!(f, "cannot connect to {host} ({addr}): {source}"),
             },
+            Error::ConnectTimeout {
+                host,
+                port,
+                timeout,
+                tried,
+            } => {
+                let tried: Vec<String> = tried.iter().map(ToString::to_string).collect();
+                write!(
+                    f,
+                    "cannot connect to {host}:{port}: no answer within {:.1} s (connect \
+                     timeout) from {}",
+                    timeout.as_secs_f64(),
+                    tried.join(", ")
+                )
+            }
+            Error::InvalidProxy { origin, reason } => {
+                write!(f, "invalid proxy URL in {origin}: {reason}")
+            }
+            Error::ProxyConnect { proxy, cause } => {
+                write!(f, "cannot reach the proxy {proxy}: {cause}")
+            }
+            Error::ProxyRefused {
+                proxy,
+                target,
+                status,
+                reason,
+                sent_credentials,
+            } => {
+                write!(
+                    f,
+                    "proxy {proxy} refused the tunnel to {target} with HTTP {status}{}{reason}",
+                    if reason.is_empty() { "" } else { " " }
+                )?;
+                match (status, sent_credentials) {
+                    (407, true) => write!(
+                        f,
+                        ": it did not accept the user name and password of the proxy URL"
+                    ),
+                    (407, false) => write!(
+                        f,
+                        ": it wants a user name and password \
+                         (http://user:password@host:port in the proxy URL)"
+                    ),
+                    _ => Ok(()),
+                }
+            }
+            Error::ProxyResponse { proxy, detail } => {
+                write!(
+                    f,
+                    "proxy {proxy} gave an invalid answer to CONNECT: {detail}"
+                )
+            }
             Error::HandshakeTimeout {
                 host,
                 port,
@@ -211,8 +302,11 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Connect { source, .. } => Some(source),
             Error::ReconnectGaveUp { last, .. } => Some(last.as_ref()),
+            Error::Connect { attempts, .. } => attempts
+                .first()
+                .map(|(_, source)| source as &(dyn std::error::Error + 'static)),
+            Error::ProxyConnect { cause, .. } => Some(cause.as_ref()),
             _ => None,
         }
     }

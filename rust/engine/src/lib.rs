@@ -8,10 +8,12 @@
 mod client;
 mod config;
 mod connection;
+mod dialer;
 mod error;
 mod link;
 mod message;
 pub mod multiplayer;
+mod proxy;
 mod reactor;
 mod reconnect;
 mod request;
@@ -19,12 +21,15 @@ mod resolver;
 mod transport;
 
 pub use client::{Client, Event, ReadyState, MAX_CLOSE_REASON_BYTES};
+pub use config::DEFAULT_CONNECT_TIMEOUT;
 pub use config::{
     parse_pem_certificates, Config, TlsConfig, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT,
     DEFAULT_INBOUND_QUEUE_LIMIT, DEFAULT_MAX_MESSAGE_SIZE,
 };
+pub use dialer::CONNECTION_ATTEMPT_DELAY;
 pub use error::Error;
 pub use message::{Bytes, Message, Utf8Bytes};
+pub use proxy::{ProxySetting, MAX_PROXY_RESPONSE_BYTES};
 pub use reactor::shutdown;
 pub use reconnect::{
     ReconnectConfig, DEFAULT_FINAL_CLOSE_CODES, DEFAULT_RECONNECT_INITIAL_DELAY,

@@ -228,7 +228,7 @@ impl EventLoop {
     /// Lets a connection make progress after readiness or a command.
     fn drive(&mut self, id: u64) {
         if let Some(connection) = self.connections.get_mut(&id) {
-            connection.drive(self.poll.registry(), id);
+            connection.drive(self.poll.registry());
         }
         self.settle(id);
     }
@@ -259,7 +259,7 @@ impl EventLoop {
             }
             self.deadlines.pop();
             if let Some(connection) = self.connections.get_mut(&id) {
-                connection.deadline_passed(at);
+                connection.deadline_passed(self.poll.registry(), at);
             }
             self.settle(id);
         }

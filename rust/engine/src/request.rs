@@ -6,6 +6,7 @@ use tungstenite::handshake::client::Request;
 use tungstenite::http::header::{HeaderName, HeaderValue};
 use url::{Host, Url};
 
+use crate::proxy::Proxy;
 use crate::Error;
 
 /// Headers the WebSocket handshake sets itself; a custom header may not replace them.
@@ -27,6 +28,8 @@ pub struct ConnectRequest {
     secure: bool,
     protocols: Vec<String>,
     headers: Vec<(HeaderName, HeaderValue)>,
+    /// The proxy chosen when the connection starts.
+    proxy: Option<Proxy>,
 }
 
 impl ConnectRequest {
@@ -64,6 +67,7 @@ impl ConnectRequest {
             secure,
             protocols: Vec::new(),
             headers: Vec::new(),
+            proxy: None,
         })
     }
 
@@ -137,6 +141,16 @@ impl ConnectRequest {
     /// The sub-protocols offered.
     pub fn protocols(&self) -> &[String] {
         &self.protocols
+    }
+
+    /// The proxy the connection goes through, once chosen.
+    pub(crate) fn proxy(&self) -> Option<&Proxy> {
+        self.proxy.as_ref()
+    }
+
+    /// Sends the connection through `proxy`.
+    pub(crate) fn set_proxy(&mut self, proxy: Option<Proxy>) {
+        self.proxy = proxy;
     }
 
     /// The HTTP upgrade request tungstenite sends.

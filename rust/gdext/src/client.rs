@@ -11,6 +11,7 @@ use godot::global::Error as GodotError;
 use godot::prelude::*;
 use godot_core::meta::RawPtr;
 use rust_websocket_engine::multiplayer::{parse_assigned_peer_id, SERVER_PEER_ID};
+use rust_websocket_engine::ProxySetting;
 use rust_websocket_engine::{
     parse_pem_certificates, Client, Config, ConnectRequest, Error, Event, Message, ReadyState,
     ReconnectConfig, TlsConfig,
@@ -114,6 +115,32 @@ pub struct RustWebSocketClient {
     /// a close frame reconnect.
     #[var]
     reconnect_final_close_codes: PackedInt32Array,
+    // --- Proxy and connect timeout ---
+    /// The HTTP proxy every connection goes through (it must support [code]CONNECT[/code]), e.g.
+    /// [code]"http://proxy.lan:3128"[/code] or, with basic authentication,
+    /// [code]"http://user:password@proxy.lan:3128"[/code] (percent-encode special characters).
+    /// Empty (default): the environment decides, see [member use_environment_proxy]. The proxy
+    /// resolves the server's name; [code]wss://[/code] certificates are still checked for the
+    /// server. Errors never show the password. Applies to the next connection.
+    #[var]
+    proxy_url: GString,
+    /// If [code]true[/code] (default, as curl and most HTTP clients do) and [member proxy_url]
+    /// is empty, the proxy comes from the environment, read at each connect (so
+    /// [method OS.set_environment] works): [code]HTTPS_PROXY[/code] for [code]wss://[/code],
+    /// [code]HTTP_PROXY[/code] for [code]ws://[/code] (lowercase names win), except for hosts in
+    /// [code]NO_PROXY[/code] (comma-separated: [code]*[/code], domains with their subdomains,
+    /// IP addresses, optionally with [code]:port[/code]). Loopback hosts ([code]localhost[/code],
+    /// 127.0.0.1, ::1) are always reached directly.
+    #[var]
+    use_environment_proxy: bool,
+    /// Seconds allowed for the TCP connect (default 5), to the server or to the proxy. The
+    /// host's IPv6 and IPv4 addresses are raced (happy eyeballs, RFC 8305): the next address is
+    /// tried 0.25 s after the previous one unless it answered, and the first to connect wins, so
+    /// a family that does not answer costs 0.25 s, not a timeout. [code]localhost[/code] is
+    /// tried as both ::1 and 127.0.0.1. [member handshake_timeout] still bounds the whole
+    /// handshake.
+    #[var]
+    connect_timeout: f64,
 
     client: Client,
     /// The packet last returned by [method PacketPeer.get_packet]; Godot reads it through a
@@ -153,6 +180,9 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
                 .iter()
                 .map(|&code| i32::from(code))
                 .collect(),
+            proxy_url: GString::new(),
+            use_environment_proxy: defaults.proxy == ProxySetting::FromEnvironment,
+            connect_timeout: defaults.connect_timeout.as_secs_f64(),
             client: Client::new(defaults),
             current_packet: None,
             last_error: String::new(),
@@ -414,8 +444,8 @@ impl RustWebSocketClient {
     /// [param protocols] are offered as sub-protocols (the server must pick one of them).
     /// [param custom_headers] entries are [code]"Name: value"[/code] lines added to the upgrade
     /// request. Returns [constant OK], or an error for a malformed URL or header, an unsupported
-    /// scheme ([constant ERR_INVALID_PARAMETER]) or a connection already in progress
-    /// ([constant ERR_ALREADY_IN_USE]); [method get_last_error] says which.
+    /// scheme or an unusable proxy URL ([constant ERR_INVALID_PARAMETER]) or a connection
+    /// already in progress ([constant ERR_ALREADY_IN_USE]); [method get_last_error] says which.
     ///
     /// With [param gd_mp_api] [code]true[/code], the client joins a Godot
     /// [WebSocketMultiplayerPeer] server as a [MultiplayerPeer]: assign it to
@@ -693,6 +723,16 @@ impl RustWebSocketClient {
     fn get_reconnect_count(&self) -> i64 {
         i64::try_from(self.client.reconnect_count()).unwrap_or(i64::MAX)
     }
+
+    // --- Proxy and connect timeout ---
+
+    /// The HTTP proxy ([code]"host:port"[/code], never its password) the last connection
+    /// attempt went through, or empty when it went directly. Through a proxy,
+    /// [method get_connected_host] and [method get_connected_port] are the proxy's.
+    #[func]
+    fn get_proxy_in_use(&self) -> GString {
+        self.client.proxy().unwrap_or_default().into()
+    }
 }
 
 // --- Auto-reconnect ---
@@ -798,7 +838,21 @@ impl RustWebSocketClient {
             .with_inbound_queue_limit(clamp_to_usize(self.inbound_queue_limit))
             .with_handshake_timeout(seconds(self.handshake_timeout))
             .with_close_timeout(seconds(self.close_timeout))
-            .with_tls(tls))
+            .with_tls(tls)
+            .with_connect_timeout(seconds(self.connect_timeout))
+            .with_proxy(self.proxy_setting()))
+    }
+}
+
+// --- Proxy and connect timeout ---
+impl RustWebSocketClient {
+    /// The proxy setting from [member proxy_url] and [member use_environment_proxy].
+    fn proxy_setting(&self) -> ProxySetting {
+        match (self.proxy_url.is_empty(), self.use_environment_proxy) {
+            (false, _) => ProxySetting::Url(self.proxy_url.to_string()),
+            (true, true) => ProxySetting::FromEnvironment,
+            (true, false) => ProxySetting::Direct,
+        }
     }
 }
 

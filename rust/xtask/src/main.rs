@@ -568,6 +568,9 @@ fn godot_suite(
         "--port=0",
     ]);
     let (_godot_peer, godot_port, _) = start_peer("Godot WebSocketPeer server", godot_server)?;
+    let mut proxy = Command::new(python_venv()?);
+    proxy.arg(root().join("tests/peers/connect_proxy.py"));
+    let (_proxy_peer, proxy_port, _) = start_peer("HTTP CONNECT proxy", proxy)?;
 
     let suite_args = [
         "--script".to_owned(),
@@ -576,6 +579,7 @@ fn godot_suite(
         format!("--py-port={python_port}"),
         format!("--godot-port={godot_port}"),
         format!("--py-tls={}", python_tls.join(",")),
+        format!("--proxy-port={proxy_port}"),
     ];
     let suite_args: Vec<String> = suite_args
         .into_iter()
