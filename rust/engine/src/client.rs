@@ -260,10 +260,17 @@ impl Client {
                 Event::Closed { clean }
             }
             Incoming::Failed(error) => {
+                // Only an internal error fails a connection that had opened: then it ends as an
+                // unclean close.
+                let opened = self.state != ReadyState::Connecting;
                 self.state = ReadyState::Closed;
                 self.last_error = Some(error);
                 self.session = None;
-                Event::Failed
+                if opened {
+                    Event::Closed { clean: false }
+                } else {
+                    Event::Failed
+                }
             }
         })
     }
@@ -338,5 +345,25 @@ impl Client {
     /// Why the last connection failed or ended abnormally, if it did.
     pub fn last_error(&self) -> Option<&Error> {
         self.last_error.as_ref()
+    }
+
+    /// Ends the connection at once, without the close handshake, for a failure outside the
+    /// engine (e.g. a panic in the code driving this client): the I/O thread releases it,
+    /// sending close code 1001 if it was open. The next [`poll_event`](Client::poll_event)s
+    /// return what had already arrived, then [`Event::Failed`] (not open yet) or
+    /// `Event::Closed { clean: false }`, with `error` as the last error. Does nothing when the
+    /// client is closed or its end is already on the way.
+    pub fn abort(&mut self, error: Error) {
+        let Some(session) = self.session.take() else {
+            return;
+        };
+        session.link.drain_into(&mut self.incoming);
+        let ending_queued = self
+            .incoming
+            .iter()
+            .any(|item| matches!(item, Incoming::Closed { .. } | Incoming::Failed(_)));
+        if !ending_queued {
+            self.incoming.push_back(Incoming::Failed(error));
+        }
     }
 }

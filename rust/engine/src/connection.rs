@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
@@ -89,7 +89,7 @@ impl Connection {
 
     /// Starts the attempt. Returns the host and port to resolve when the URL's host is a name.
     pub(crate) fn start(&mut self, registry: &Registry, id: u64) -> Option<(String, u16)> {
-        self.set_deadline(Instant::now() + self.config.handshake_timeout);
+        self.set_deadline_after(self.config.handshake_timeout);
         match self.request.host().parse::<IpAddr>() {
             Ok(ip) => {
                 self.connect(
@@ -152,6 +152,18 @@ impl Connection {
             addr,
             source,
         });
+    }
+
+    /// Tells the game the connection failed after code serving it panicked (its state is
+    /// unknown, so the connection ends here; dropping it closes the socket).
+    pub(crate) fn fail_after_panic(self, error: Error) {
+        self.link.push(Incoming::Failed(error));
+    }
+
+    /// The URL the connection was asked for (the I/O thread's tests pick a connection by it).
+    #[cfg(test)]
+    pub(crate) fn url(&self) -> &str {
+        self.request.url()
     }
 
     pub(crate) fn is_finished(&self) -> bool {
@@ -378,7 +390,7 @@ impl Connection {
                     }
                     Some(Outbound::Close { code, reason }) => {
                         self.close_sent = Some(code);
-                        self.set_deadline(Instant::now() + self.config.close_timeout);
+                        self.set_deadline_after(self.config.close_timeout);
                         let frame = CloseFrame {
                             code: CloseCode::from(code),
                             reason: reason.into(),
@@ -422,7 +434,7 @@ impl Connection {
                             code,
                             reason: reason.clone(),
                         });
-                        self.set_deadline(Instant::now() + self.config.close_timeout);
+                        self.set_deadline_after(self.config.close_timeout);
                         // tungstenite answers the close itself; nothing more can be sent.
                         self.drop_outbound();
                     }
@@ -477,6 +489,14 @@ impl Connection {
                     close_code: 1007,
                 },
             ),
+            // The protocol error's own words, without tungstenite's "WebSocket protocol error:".
+            E::Protocol(violation) => (
+                1002,
+                Error::Protocol {
+                    detail: violation.to_string(),
+                    close_code: 1002,
+                },
+            ),
             other => (
                 1002,
                 Error::Protocol {
@@ -517,6 +537,25 @@ impl Connection {
             E::Protocol(ProtocolError::HandshakeIncomplete) => Error::Handshake {
                 detail: "the server closed the connection before answering the upgrade".into(),
             },
+            E::Protocol(ProtocolError::SecWebSocketAcceptKeyMismatch) => Error::Handshake {
+                detail: "its Sec-WebSocket-Accept does not match the request's key (is it a \
+                         WebSocket server?)"
+                    .into(),
+            },
+            // tungstenite's flood check; the transport hands it the response head whole, so
+            // only a head over the limit trips it.
+            E::AttackAttempt => Error::Handshake {
+                detail: format!(
+                    "the response head is over {} KiB",
+                    crate::response_head::MAX_RESPONSE_HEAD_BYTES / 1024
+                ),
+            },
+            E::Capacity(tungstenite::error::CapacityError::TooManyHeaders) => Error::Handshake {
+                detail: format!(
+                    "the response has more than {} header lines",
+                    tungstenite::handshake::headers::MAX_HEADERS
+                ),
+            },
             E::Protocol(ProtocolError::SecWebSocketSubProtocolError(kind)) => Error::SubProtocol {
                 offered: self.request.protocols().to_vec(),
                 server_chose_one: !matches!(kind, SubProtocolError::NoSubProtocol),
@@ -552,14 +591,19 @@ impl Connection {
                     },
                 },
             },
+            E::Protocol(violation) => Error::Handshake {
+                detail: violation.to_string(),
+            },
             other => Error::Handshake {
                 detail: other.to_string(),
             },
         }
     }
 
-    fn set_deadline(&mut self, at: Instant) {
-        self.deadline = Some(at);
+    /// Sets the deadline `timeout` from now; a timeout too large to fall on the clock (e.g.
+    /// `Duration::MAX`) means no deadline.
+    fn set_deadline_after(&mut self, timeout: Duration) {
+        self.deadline = Instant::now().checked_add(timeout);
         self.deadline_changed = true;
     }
 

@@ -69,6 +69,11 @@ pub enum Error {
     ConnectionLost { detail: String },
     /// The server did not finish the close handshake within the close timeout.
     CloseTimeout { timeout: Duration },
+
+    // ---- A bug in this library: reported like the failure of the phase it happened in.
+    /// Code of this library panicked while serving the connection; the connection was closed and
+    /// every other connection keeps running. `detail` is the panic message.
+    Internal { detail: String },
 }
 
 impl fmt::Display for Error {
@@ -187,6 +192,11 @@ impl fmt::Display for Error {
                 f,
                 "server did not finish the close handshake within {:.1} s (close timeout)",
                 timeout.as_secs_f64()
+            ),
+            Error::Internal { detail } => write!(
+                f,
+                "internal error in rust_websocket (a bug, please report it): {detail}; the \
+                 connection was closed"
             ),
         }
     }

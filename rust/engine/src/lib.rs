@@ -15,6 +15,7 @@ pub mod multiplayer;
 mod reactor;
 mod request;
 mod resolver;
+mod response_head;
 mod transport;
 
 pub use client::{Client, Event, ReadyState, MAX_CLOSE_REASON_BYTES};

@@ -546,7 +546,7 @@ fn godot_suite(
 ) -> Result<(usize, usize), String> {
     let certificates = project.join("tests/certs");
     let python = python_venv()?;
-    let mut python_server = Command::new(python);
+    let mut python_server = Command::new(&python);
     python_server
         .arg(root().join("tests/peers/py_server.py"))
         .args(["--port", "0", "--tls-dir"])
@@ -568,6 +568,12 @@ fn godot_suite(
         "--port=0",
     ]);
     let (_godot_peer, godot_port, _) = start_peer("Godot WebSocketPeer server", godot_server)?;
+    let mut misbehaving_server = Command::new(python);
+    misbehaving_server
+        .arg(root().join("tests/peers/misbehaving_server.py"))
+        .args(["--port", "0"]);
+    let (_misbehaving_peer, misbehaving_port, _) =
+        start_peer("misbehaving raw-TCP server", misbehaving_server)?;
 
     let suite_args = [
         "--script".to_owned(),
@@ -576,6 +582,7 @@ fn godot_suite(
         format!("--py-port={python_port}"),
         format!("--godot-port={godot_port}"),
         format!("--py-tls={}", python_tls.join(",")),
+        format!("--misbehaving-port={misbehaving_port}"),
     ];
     let suite_args: Vec<String> = suite_args
         .into_iter()
