@@ -79,7 +79,9 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::InvalidUrl { url, reason } => write!(f, "invalid URL \"{url}\": {reason}"),
+            Error::InvalidUrl { url, reason } => {
+                write!(f, "invalid URL \"{}\": {reason}", url.escape_debug())
+            }
             Error::UnsupportedScheme { scheme } => {
                 write!(
                     f,

@@ -371,7 +371,9 @@ impl RustWebSocketClient {
 
     /// Starts the close handshake with [param code] (1000, or 3000–4999) and [param reason]
     /// (at most 123 bytes). Messages sent before are delivered first. While connecting, abandons
-    /// the attempt. Keep polling until [signal connection_closed].
+    /// the attempt. Keep polling until [signal connection_closed]. Does nothing when already
+    /// closed or closing; an invalid code or reason is refused, with [method get_last_error]
+    /// saying why.
     #[func]
     fn disconnect_from_host(
         &mut self,
@@ -379,8 +381,10 @@ impl RustWebSocketClient {
         #[opt(default = "")] reason: GString,
     ) {
         self.guarded("disconnect_from_host", (), |this| {
-            if let Err(error) = this.client.close(code, &reason.to_string()) {
-                this.last_error = error.to_string();
+            match this.client.close(code, &reason.to_string()) {
+                // Already closed or closing: nothing to do, and the last error stays readable.
+                Ok(()) | Err(Error::NotOpen) => {}
+                Err(error) => this.last_error = error.to_string(),
             }
         })
     }
