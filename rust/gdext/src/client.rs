@@ -398,6 +398,7 @@ impl RustWebSocketClient {
 
     /// Sends [param message] as a binary message, or as text with
     /// [constant WRITE_MODE_TEXT] (then it must be UTF-8, else [constant ERR_INVALID_DATA]).
+    /// Another [param write_mode] returns [constant ERR_INVALID_PARAMETER].
     #[func]
     fn send(
         &mut self,
