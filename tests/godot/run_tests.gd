@@ -5,6 +5,7 @@ extends SceneTree
 ##       --py-port=<port of tests/peers/py_server.py> --godot-port=<port of tests/peers/godot_server.gd> \
 ##       --py-tls=localhost:<port>,expired:<port>,example:<port>,ca_server:<port> \
 ##       --proxy-port=<port of tests/peers/connect_proxy.py>
+##       --misbehaving-port=<port of tests/peers/misbehaving_server.py>
 ##
 ## --py-tls names the Python server's wss:// ports (its `TLS <name> <port>` lines, from
 ## `--tls-dir`); the TLS tests read certificates from res://tests/certs/ (see rust/xtask/src/certs.rs).
@@ -23,6 +24,7 @@ var _godot_port := 0
 ## The Python server's wss:// ports by identity name, e.g. {"localhost": 40841}.
 var _py_tls := {}
 var _proxy_port := 0
+var _misbehaving_port := 0
 var _only := ""
 var _passed := 0
 var _failed := 0
@@ -41,6 +43,8 @@ func _initialize() -> void:
 				_py_tls[entry.get_slice(":", 0)] = entry.get_slice(":", 1).to_int()
 		elif arg.begins_with("--proxy-port="):
 			_proxy_port = arg.get_slice("=", 1).to_int()
+		elif arg.begins_with("--misbehaving-port="):
+			_misbehaving_port = arg.get_slice("=", 1).to_int()
 		elif arg.begins_with("--only="):
 			_only = arg.get_slice("=", 1)
 		else:
@@ -98,6 +102,7 @@ func _run_test(script: GDScript, method_name: String) -> void:
 	case.godot_port = _godot_port
 	case.py_tls = _py_tls
 	case.proxy_port = _proxy_port
+	case.misbehaving_port = _misbehaving_port
 	case.log_catcher = _errors
 	case.run_test(method_name)
 	var deadline := Time.get_ticks_msec() + int(WATCHDOG_S * 1000.0)

@@ -25,6 +25,8 @@ var godot_port := 0
 var py_tls := {}
 ## Port of tests/peers/connect_proxy.py, or 0 if not given.
 var proxy_port := 0
+## Port of tests/peers/misbehaving_server.py, or 0 if not given.
+var misbehaving_port := 0
 ## The runner's error_catcher.gd (Godot 4.5+), or null: see [method warnings].
 var log_catcher: RefCounted = null
 ## What went wrong, in order; the test passed if it is empty.
@@ -62,6 +64,13 @@ func godot_url(path := "/") -> String:
 	if godot_port == 0:
 		fail("no --godot-port given: the Godot peer is needed")
 	return "ws://127.0.0.1:%d%s" % [godot_port, path]
+
+
+## The URL of a misbehaviour (a path) of the misbehaving raw-TCP peer.
+func misbehaving_url(path: String) -> String:
+	if misbehaving_port == 0:
+		fail("no --misbehaving-port given: the misbehaving peer is needed")
+	return "ws://127.0.0.1:%d%s" % [misbehaving_port, path]
 
 
 ## The wss:// URL of a path on the Python peer's TLS listener for identity ("localhost",

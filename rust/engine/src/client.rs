@@ -414,11 +414,19 @@ impl Client {
                 Event::Closed { clean }
             }
             Incoming::Failed(error) => {
+                // Only an internal error fails a connection that had opened: then it ends as an
+                // unclean close.
+                let opened = self.state != ReadyState::Connecting;
                 self.state = ReadyState::Closed;
                 self.last_error = Some(error);
                 self.session = None;
-                self.after_ending(Ending::AttemptFailed);
-                Event::Failed
+                if opened {
+                    self.after_ending(Ending::Dropped { close_code: None });
+                    Event::Closed { clean: false }
+                } else {
+                    self.after_ending(Ending::AttemptFailed);
+                    Event::Failed
+                }
             }
         })
     }
@@ -506,5 +514,27 @@ impl Client {
     /// [`peer_addr`](Client::peer_addr) is the proxy's address.
     pub fn proxy(&self) -> Option<&str> {
         self.proxy.as_deref()
+    }
+
+    /// Ends the connection at once, without the close handshake, for a failure outside the
+    /// engine (e.g. a panic in the code driving this client): the I/O thread releases it,
+    /// sending close code 1001 if it was open. The next [`poll_event`](Client::poll_event)s
+    /// return what had already arrived, then [`Event::Failed`] (not open yet) or
+    /// `Event::Closed { clean: false }`, with `error` as the last error. Does nothing when the
+    /// client is closed or its end is already on the way.
+    pub fn abort(&mut self, error: Error) {
+        let Some(session) = self.session.take() else {
+            return;
+        };
+        // A panic is a bug that would likely strike again: no auto-reconnect.
+        self.closed_by_game = true;
+        session.link.drain_into(&mut self.incoming);
+        let ending_queued = self
+            .incoming
+            .iter()
+            .any(|item| matches!(item, Incoming::Closed { .. } | Incoming::Failed(_)));
+        if !ending_queued {
+            self.incoming.push_back(Incoming::Failed(error));
+        }
     }
 }

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use mio::{Registry, Token};
@@ -94,7 +94,7 @@ impl Connection {
     /// Starts the attempt. Returns the host and port to resolve when the host to dial (the
     /// server's, or the proxy's) is a name the resolver must answer.
     pub(crate) fn start(&mut self, registry: &Registry, id: u64) -> Option<(String, u16)> {
-        self.set_deadline(Instant::now() + self.config.handshake_timeout);
+        self.set_deadline_after(self.config.handshake_timeout);
         let (host, port) = self.dial_target();
         match addresses_without_resolver(&host, port) {
             Some(addresses) => {
@@ -188,6 +188,18 @@ impl Connection {
         self.fail(error);
     }
 
+    /// Tells the game the connection failed after code serving it panicked (its state is
+    /// unknown, so the connection ends here; dropping it closes the socket).
+    pub(crate) fn fail_after_panic(self, error: Error) {
+        self.link.push(Incoming::Failed(error));
+    }
+
+    /// The URL the connection was asked for (the I/O thread's tests pick a connection by it).
+    #[cfg(test)]
+    pub(crate) fn url(&self) -> &str {
+        self.request.url()
+    }
+
     pub(crate) fn is_finished(&self) -> bool {
         matches!(self.phase, Phase::Finished)
     }
@@ -196,7 +208,7 @@ impl Connection {
     /// last call.
     pub(crate) fn take_new_deadline(&mut self) -> Option<Instant> {
         let dial_timer = match &self.phase {
-            Phase::Connecting(dialer) => Some(dialer.next_timer()),
+            Phase::Connecting(dialer) => dialer.next_timer(),
             _ => None,
         };
         let wake = self.deadline.into_iter().chain(dial_timer).min();
@@ -407,7 +419,7 @@ impl Connection {
                     }
                     Some(Outbound::Close { code, reason }) => {
                         self.close_sent = Some(code);
-                        self.set_deadline(Instant::now() + self.config.close_timeout);
+                        self.set_deadline_after(self.config.close_timeout);
                         let frame = CloseFrame {
                             code: CloseCode::from(code),
                             reason: reason.into(),
@@ -451,7 +463,7 @@ impl Connection {
                             code,
                             reason: reason.clone(),
                         });
-                        self.set_deadline(Instant::now() + self.config.close_timeout);
+                        self.set_deadline_after(self.config.close_timeout);
                         // tungstenite answers the close itself; nothing more can be sent.
                         self.drop_outbound();
                     }
@@ -506,6 +518,14 @@ impl Connection {
                     close_code: 1007,
                 },
             ),
+            // The protocol error's own words, without tungstenite's "WebSocket protocol error:".
+            E::Protocol(violation) => (
+                1002,
+                Error::Protocol {
+                    detail: violation.to_string(),
+                    close_code: 1002,
+                },
+            ),
             other => (
                 1002,
                 Error::Protocol {
@@ -546,6 +566,25 @@ impl Connection {
             E::Protocol(ProtocolError::HandshakeIncomplete) => Error::Handshake {
                 detail: "the server closed the connection before answering the upgrade".into(),
             },
+            E::Protocol(ProtocolError::SecWebSocketAcceptKeyMismatch) => Error::Handshake {
+                detail: "its Sec-WebSocket-Accept does not match the request's key (is it a \
+                         WebSocket server?)"
+                    .into(),
+            },
+            // tungstenite's flood check; the transport hands it the response head whole, so
+            // only a head over the limit trips it.
+            E::AttackAttempt => Error::Handshake {
+                detail: format!(
+                    "the response head is over {} KiB",
+                    crate::response_head::MAX_RESPONSE_HEAD_BYTES / 1024
+                ),
+            },
+            E::Capacity(tungstenite::error::CapacityError::TooManyHeaders) => Error::Handshake {
+                detail: format!(
+                    "the response has more than {} header lines",
+                    tungstenite::handshake::headers::MAX_HEADERS
+                ),
+            },
             E::Protocol(ProtocolError::SecWebSocketSubProtocolError(kind)) => Error::SubProtocol {
                 offered: self.request.protocols().to_vec(),
                 server_chose_one: !matches!(kind, SubProtocolError::NoSubProtocol),
@@ -581,14 +620,19 @@ impl Connection {
                     },
                 },
             },
+            E::Protocol(violation) => Error::Handshake {
+                detail: violation.to_string(),
+            },
             other => Error::Handshake {
                 detail: other.to_string(),
             },
         }
     }
 
-    fn set_deadline(&mut self, at: Instant) {
-        self.deadline = Some(at);
+    /// Sets the deadline `timeout` from now; a timeout too large to fall on the clock (e.g.
+    /// `Duration::MAX`) means no deadline.
+    fn set_deadline_after(&mut self, timeout: Duration) {
+        self.deadline = Instant::now().checked_add(timeout);
     }
 
     /// The attempt failed before the connection opened.

@@ -93,7 +93,9 @@ pub(crate) struct Dialer {
     failures: Vec<(SocketAddr, io::Error)>,
     /// When the next address is tried even though the attempts in flight are still pending.
     next_attempt_at: Instant,
-    give_up_at: Instant,
+    /// When the connect timeout strikes; `None` when the timeout is too large to fall on the
+    /// clock (e.g. `Duration::MAX`: no timeout).
+    give_up_at: Option<Instant>,
 }
 
 impl Dialer {
@@ -111,7 +113,7 @@ impl Dialer {
             in_flight: Vec::new(),
             failures: Vec::new(),
             next_attempt_at: now,
-            give_up_at: now + timeout,
+            give_up_at: now.checked_add(timeout),
         };
         dialer.advance(registry, now)
     }
@@ -137,7 +139,7 @@ impl Dialer {
                 }
             }
         }
-        if now >= self.give_up_at {
+        if self.give_up_at.is_some_and(|give_up_at| now >= give_up_at) {
             let mut tried: Vec<SocketAddr> = self.failures.iter().map(|(addr, _)| *addr).collect();
             tried.extend(self.in_flight.iter().map(|(_, addr)| *addr));
             self.abandon(registry);
@@ -177,12 +179,9 @@ impl Dialer {
 
     /// When [`advance`](Dialer::advance) must run again even without readiness: the next
     /// attempt's start or the connect timeout.
-    pub(crate) fn next_timer(&self) -> Instant {
-        if self.untried.is_empty() {
-            self.give_up_at
-        } else {
-            self.next_attempt_at.min(self.give_up_at)
-        }
+    pub(crate) fn next_timer(&self) -> Option<Instant> {
+        let next_attempt = (!self.untried.is_empty()).then_some(self.next_attempt_at);
+        next_attempt.into_iter().chain(self.give_up_at).min()
     }
 
     /// Deregisters and closes every attempt in flight.

@@ -99,12 +99,19 @@ pub enum Error {
     // ---- Auto-reconnect: reported when it gives up.
     /// Every reconnect attempt allowed failed; `last` is why the last one did.
     ReconnectGaveUp { attempts: u32, last: Box<Error> },
+
+    // ---- A bug in this library: reported like the failure of the phase it happened in.
+    /// Code of this library panicked while serving the connection; the connection was closed and
+    /// every other connection keeps running. `detail` is the panic message.
+    Internal { detail: String },
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::InvalidUrl { url, reason } => write!(f, "invalid URL \"{url}\": {reason}"),
+            Error::InvalidUrl { url, reason } => {
+                write!(f, "invalid URL \"{}\": {reason}", url.escape_debug())
+            }
             Error::UnsupportedScheme { scheme } => {
                 write!(
                     f,
@@ -294,6 +301,11 @@ impl fmt::Display for Error {
                 f,
                 "gave up reconnecting after {attempts} attempt{}; the last one failed: {last}",
                 if *attempts == 1 { "" } else { "s" }
+            ),
+            Error::Internal { detail } => write!(
+                f,
+                "internal error in rust_websocket (a bug, please report it): {detail}; the \
+                 connection was closed"
             ),
         }
     }

@@ -18,6 +18,7 @@ mod reactor;
 mod reconnect;
 mod request;
 mod resolver;
+mod response_head;
 mod transport;
 
 pub use client::{Client, Event, ReadyState, MAX_CLOSE_REASON_BYTES};

@@ -9,18 +9,19 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::io;
 use std::net::SocketAddr;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
-use mio::{Events, Poll, Token, Waker};
+use mio::{Events, Poll, Registry, Token, Waker};
 
 use crate::connection::Connection;
 use crate::link::Link;
 use crate::resolver::Resolver;
-use crate::{Config, ConnectRequest};
+use crate::{Config, ConnectRequest, Error};
 
 /// The token of the waker; connection tokens are their ids, which count up from 0.
 const WAKE_TOKEN: Token = Token(usize::MAX);
@@ -179,22 +180,25 @@ impl EventLoop {
                 config,
                 link,
             } => {
-                let mut connection = Connection::new(*request, *config, link);
-                if let Some(resolve) = connection.start(self.poll.registry(), id) {
+                self.connections
+                    .insert(id, Connection::new(*request, *config, link));
+                let resolve =
+                    self.guarded(id, |connection, registry| connection.start(registry, id));
+                if let Some(Some(resolve)) = resolve {
                     self.resolve(id, resolve);
                 }
-                self.track(id, connection);
+                self.settle(id);
             }
             Command::Resolved { id, addresses } => {
-                if let Some(connection) = self.connections.get_mut(&id) {
-                    connection.resolved(self.poll.registry(), id, addresses);
-                }
+                self.guarded(id, |connection, registry| {
+                    connection.resolved(registry, id, addresses)
+                });
                 self.settle(id);
             }
             Command::Serve { id } => self.ready.push(id),
             Command::Drop { id } => {
-                if let Some(mut connection) = self.connections.remove(&id) {
-                    connection.abandon(self.poll.registry());
+                if let Some(connection) = self.connections.remove(&id) {
+                    abandon(connection, self.poll.registry());
                 }
             }
             Command::Shutdown => return false,
@@ -227,10 +231,36 @@ impl EventLoop {
 
     /// Lets a connection make progress after readiness or a command.
     fn drive(&mut self, id: u64) {
-        if let Some(connection) = self.connections.get_mut(&id) {
-            connection.drive(self.poll.registry());
-        }
+        self.guarded(id, |connection, registry| {
+            #[cfg(test)]
+            tests::panic_if_asked(connection);
+            connection.drive(registry)
+        });
         self.settle(id);
+    }
+
+    /// Runs `step` on connection `id`, if it exists. A panic in it fails that connection with
+    /// [`Error::Internal`] (its socket is closed) instead of ending the I/O thread, and with it
+    /// every connection of the process; the others keep running. `None` when the connection does
+    /// not exist or `step` panicked.
+    fn guarded<R>(
+        &mut self,
+        id: u64,
+        step: impl FnOnce(&mut Connection, &Registry) -> R,
+    ) -> Option<R> {
+        let connection = self.connections.get_mut(&id)?;
+        let registry = self.poll.registry();
+        match panic::catch_unwind(AssertUnwindSafe(|| step(connection, registry))) {
+            Ok(result) => Some(result),
+            Err(payload) => {
+                if let Some(connection) = self.connections.remove(&id) {
+                    connection.fail_after_panic(Error::Internal {
+                        detail: panic_message(payload.as_ref()),
+                    });
+                }
+                None
+            }
+        }
     }
 
     /// Removes a connection that ended, or records its new deadline.
@@ -246,11 +276,6 @@ impl EventLoop {
         }
     }
 
-    fn track(&mut self, id: u64, connection: Connection) {
-        self.connections.insert(id, connection);
-        self.settle(id);
-    }
-
     fn expire_deadlines(&mut self) {
         let now = Instant::now();
         while let Some(&Reverse((at, id))) = self.deadlines.peek() {
@@ -258,16 +283,127 @@ impl EventLoop {
                 break;
             }
             self.deadlines.pop();
-            if let Some(connection) = self.connections.get_mut(&id) {
-                connection.deadline_passed(self.poll.registry(), at);
-            }
+            self.guarded(id, |connection, registry| {
+                connection.deadline_passed(registry, at)
+            });
             self.settle(id);
         }
     }
 
     fn shut_down(&mut self) {
-        for (_, mut connection) in self.connections.drain() {
-            connection.abandon(self.poll.registry());
+        for (_, connection) in self.connections.drain() {
+            abandon(connection, self.poll.registry());
         }
+    }
+}
+
+/// Releases a connection the game let go of (or at shutdown). Nobody waits for it any more, so
+/// a panic while doing so only costs its close frame.
+fn abandon(mut connection: Connection, registry: &Registry) {
+    let _ = panic::catch_unwind(AssertUnwindSafe(|| connection.abandon(registry)));
+}
+
+/// The message a panic was raised with.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(message) = payload.downcast_ref::<&str>() {
+        (*message).to_owned()
+    } else if let Some(message) = payload.downcast_ref::<String>() {
+        message.clone()
+    } else {
+        "a panic without a message".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpListener;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::{Client, Event, Message};
+
+    /// The path of a connection whose drive panics, to test the I/O thread's panic guard: no
+    /// input from a server or the game is known to panic, so the test needs this hook.
+    const PANIC_PATH: &str = "/panic-in-drive-for-test";
+
+    /// The hook: panics while driving a connection to [`PANIC_PATH`].
+    pub(super) fn panic_if_asked(connection: &Connection) {
+        if connection.url().ends_with(PANIC_PATH) {
+            panic!("test panic while driving {}", connection.url());
+        }
+    }
+
+    /// An echo server on 127.0.0.1, one thread per connection.
+    fn echo_server() -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                thread::spawn(move || {
+                    let Ok(mut socket) = tungstenite::accept(stream) else {
+                        return;
+                    };
+                    while let Ok(message) = socket.read() {
+                        if (message.is_text() || message.is_binary())
+                            && socket.send(message).is_err()
+                        {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    /// Polls until `wanted` matches an event (or panics after a generous watchdog).
+    fn poll_until(client: &mut Client, wanted: impl Fn(&Event) -> bool) -> Event {
+        let started = Instant::now();
+        loop {
+            if let Some(event) = client.poll_event() {
+                if wanted(&event) {
+                    return event;
+                }
+            }
+            assert!(started.elapsed() < Duration::from_secs(20), "watchdog");
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    fn connect(addr: SocketAddr, path: &str) -> Client {
+        let mut client = Client::default();
+        let request = ConnectRequest::new(&format!("ws://{addr}{path}")).unwrap();
+        client.connect(request).unwrap();
+        client
+    }
+
+    #[test]
+    fn a_panic_while_driving_one_connection_fails_it_and_the_others_keep_running() {
+        let server = echo_server();
+        let mut bystander = connect(server, "/");
+        poll_until(&mut bystander, |e| matches!(e, Event::Opened { .. }));
+
+        let mut victim = connect(server, PANIC_PATH);
+        let ended = poll_until(&mut victim, |e| {
+            matches!(
+                e,
+                Event::Failed | Event::Closed { .. } | Event::Opened { .. }
+            )
+        });
+        assert_eq!(ended, Event::Failed);
+        assert_eq!(
+            victim.last_error().unwrap().to_string(),
+            format!(
+                "internal error in rust_websocket (a bug, please report it): test panic while \
+                 driving ws://{server}{PANIC_PATH}; the connection was closed"
+            )
+        );
+
+        // The I/O thread survived: the open connection still echoes, and new ones open.
+        bystander.send(Message::from("still here")).unwrap();
+        poll_until(&mut bystander, |e| *e == Event::MessageReceived);
+        assert_eq!(bystander.take_message(), Some(Message::from("still here")));
+        let mut newcomer = connect(server, "/");
+        poll_until(&mut newcomer, |e| matches!(e, Event::Opened { .. }));
     }
 }

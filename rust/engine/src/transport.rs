@@ -18,6 +18,7 @@ use tungstenite::protocol::frame::coding::{Data, OpCode};
 use tungstenite::protocol::frame::FrameHeader;
 
 use crate::config::TlsConfig;
+use crate::response_head::ResponseHead;
 use crate::{Bytes, Error, Message};
 
 /// Payloads from this size on are masked where they are and written from there; smaller frames
@@ -41,6 +42,9 @@ pub(crate) struct Transport {
     frames: VecDeque<Bytes>,
     /// Small frames being gathered into the next chunk of `frames`.
     gathered: Vec<u8>,
+    /// Until the upgrade response head has been read whole, it is gathered here (boxed: it is
+    /// gone once the connection is open).
+    response_head: Option<Box<ResponseHead>>,
 }
 
 enum Stream {
@@ -59,6 +63,7 @@ impl Transport {
             stream,
             frames: VecDeque::new(),
             gathered: Vec::new(),
+            response_head: Some(Box::default()),
         }
     }
 
@@ -195,7 +200,19 @@ fn apply_mask(data: &mut [u8], mask: [u8; 4]) {
 
 impl Read for Transport {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match &mut self.stream {
+        if let Some(head) = &mut self.response_head {
+            match head.read(&mut self.stream, buf) {
+                Some(result) => return result,
+                None => self.response_head = None,
+            }
+        }
+        self.stream.read(buf)
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
             Stream::Plain(tcp) => tcp.read(buf),
             Stream::Tls(stream) => stream.read(buf),
         }

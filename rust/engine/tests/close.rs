@@ -162,3 +162,40 @@ fn failing_an_open_connection_closes_with_1002_and_keeps_the_reason() {
         "the server does not speak Godot's WebSocketMultiplayerPeer protocol: a test said so"
     );
 }
+
+#[test]
+fn aborting_an_open_connection_keeps_what_arrived_and_ends_unclean_with_1001() {
+    let (seen_tx, seen_rx) = mpsc::channel();
+    let server = serve(no_protocol, move |mut socket, _| {
+        let _ = socket.send(tungstenite::Message::text("before the abort"));
+        loop {
+            match socket.read() {
+                Ok(tungstenite::Message::Close(frame)) => {
+                    let _ = seen_tx.send(frame.map(|f| u16::from(f.code)));
+                }
+                Ok(_) => {}
+                Err(_) => return,
+            }
+        }
+    });
+    let mut client = connect(server, "/");
+    open(&mut client);
+    poll_until(&mut client, |e| *e == Event::MessageReceived);
+    client.abort(rust_websocket_engine::Error::Internal {
+        detail: "a test said so".into(),
+    });
+    assert!(client.send(Message::from("after")).is_err());
+    let events = poll_until(&mut client, |e| matches!(e, Event::Closed { .. }));
+    assert_eq!(events, vec![Event::Closed { clean: false }]);
+    assert_eq!(client.state(), ReadyState::Closed);
+    assert_eq!(
+        client.take_message(),
+        Some(Message::from("before the abort"))
+    );
+    assert_eq!(seen_rx.recv_timeout(WATCHDOG).unwrap(), Some(1001));
+    assert_eq!(
+        client.last_error().unwrap().to_string(),
+        "internal error in rust_websocket (a bug, please report it): a test said so; the \
+         connection was closed"
+    );
+}

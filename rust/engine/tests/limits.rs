@@ -73,3 +73,19 @@ fn a_full_inbound_queue_stops_reading_and_loses_nothing() {
         );
     }
 }
+
+#[test]
+fn timeouts_too_large_for_the_clock_mean_no_timeout() {
+    // `Instant::now() + Duration::MAX` overflows: it once panicked the I/O thread.
+    let config = Config::default()
+        .with_handshake_timeout(Duration::MAX)
+        .with_close_timeout(Duration::MAX);
+    let mut client = Client::new(config);
+    client
+        .connect(ConnectRequest::new(&format!("ws://{}", echo_server())).unwrap())
+        .unwrap();
+    poll_until(&mut client, |e| matches!(e, Event::Opened { .. }));
+    client.close(1000, "").unwrap();
+    let events = poll_until(&mut client, |e| matches!(e, Event::Closed { .. }));
+    assert_eq!(events.last(), Some(&Event::Closed { clean: true }));
+}

@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::panic_guard;
 use godot::classes::multiplayer_peer::{ConnectionStatus, TransferMode};
 use godot::classes::{
     FileAccess, IMultiplayerPeerExtension, MultiplayerPeerExtension, X509Certificate,
@@ -197,77 +198,7 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
 
     /// Emits the signals for everything that happened since the last call. Never blocks.
     fn poll(&mut self) {
-        let mut listeners = None;
-        while let Some(event) = self.client.poll_event() {
-            match event {
-                Event::Opened { protocol } => {
-                    if self.multiplayer {
-                        self.peer_id_deadline =
-                            Some(Instant::now() + seconds(self.handshake_timeout));
-                    }
-                    self.emit("connection_established", &[protocol.to_variant()]);
-                }
-                // Multiplayer packets wait in the queue for SceneMultiplayer; the first is the id.
-                Event::MessageReceived if self.multiplayer => {
-                    if self.peer_id == 0 {
-                        self.take_assigned_peer_id();
-                    }
-                }
-                Event::MessageReceived => {
-                    // Looked up once per poll, and only when a message came.
-                    let (to_message_received, to_data_received) =
-                        *listeners.get_or_insert_with(|| {
-                            (
-                                self.has_listeners("message_received"),
-                                self.has_listeners("data_received"),
-                            )
-                        });
-                    if to_message_received {
-                        if let Some(message) = self.client.take_message() {
-                            let is_text = message.is_text();
-                            let args = [message_to_variant(&message), is_text.to_variant()];
-                            self.emit("message_received", &args);
-                        }
-                    } else if to_data_received {
-                        self.emit("data_received", &[]);
-                    }
-                }
-                Event::CloseRequested { code, reason } => self.emit(
-                    "server_close_request",
-                    &[code.to_variant(), reason.to_variant()],
-                ),
-                Event::Closed { clean } => {
-                    self.remember_engine_error();
-                    let was_multiplayer_peer = std::mem::take(&mut self.peer_id) != 0;
-                    self.peer_id_deadline = None;
-                    self.emit("connection_closed", &[clean.to_variant()]);
-                    if was_multiplayer_peer {
-                        self.emit("peer_disconnected", &[SERVER_PEER_ID.to_variant()]);
-                    }
-                }
-                Event::Failed => {
-                    self.remember_engine_error();
-                    self.peer_id_deadline = None;
-                    self.emit("connection_error", &[]);
-                }
-                Event::Reconnecting { attempt, delay } => self.emit(
-                    "reconnecting",
-                    &[attempt.to_variant(), delay.as_secs_f64().to_variant()],
-                ),
-                Event::Reconnected => self.emit("reconnected", &[]),
-                Event::ReconnectFailed { .. } => {
-                    self.remember_engine_error();
-                    self.emit("reconnect_failed", &[]);
-                }
-            }
-        }
-        if self
-            .peer_id_deadline
-            .is_some_and(|deadline| Instant::now() >= deadline)
-        {
-            let detail = format!("it sent no peer id within {:.1} s", self.handshake_timeout);
-            self.fail_multiplayer_handshake(Error::MultiplayerHandshake { detail });
-        }
+        self.guarded("poll", (), Self::emit_events);
     }
 
     unsafe fn get_packet_rawptr(
@@ -275,7 +206,7 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
         r_buffer: RawPtr<*mut RawPtr<*const u8>>,
         r_buffer_size: RawPtr<*mut i32>,
     ) -> GodotError {
-        self.current_packet = self.client.take_message();
+        self.current_packet = self.guarded("get_packet", None, |this| this.client.take_message());
         let Some(message) = &self.current_packet else {
             return GodotError::ERR_UNAVAILABLE;
         };
@@ -351,9 +282,11 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
     /// [method MultiplayerPeer.close]: disconnects at once (the close handshake finishes in the
     /// background); as a multiplayer peer, without [signal MultiplayerPeer.peer_disconnected].
     fn close(&mut self) {
-        self.disconnect_from_host(1000, GString::new());
-        self.peer_id = 0;
-        self.peer_id_deadline = None;
+        self.guarded("close", (), |this| {
+            this.disconnect_from_host(1000, GString::new());
+            this.peer_id = 0;
+            this.peer_id_deadline = None;
+        })
     }
 
     fn disconnect_peer(&mut self, peer: i32, _force: bool) {
@@ -462,6 +395,18 @@ impl RustWebSocketClient {
         #[opt(default = false)] gd_mp_api: bool,
         #[opt(default = &PackedStringArray::new())] custom_headers: PackedStringArray,
     ) -> GodotError {
+        self.guarded("connect_to_url", GodotError::ERR_BUG, |this| {
+            this.connect_to_url_unguarded(url, protocols, gd_mp_api, custom_headers)
+        })
+    }
+
+    fn connect_to_url_unguarded(
+        &mut self,
+        url: GString,
+        protocols: PackedStringArray,
+        gd_mp_api: bool,
+        custom_headers: PackedStringArray,
+    ) -> GodotError {
         let request = ConnectRequest::new(&url.to_string())
             .and_then(|request| {
                 request.with_protocols(protocols.as_slice().iter().map(GString::to_string))
@@ -504,16 +449,22 @@ impl RustWebSocketClient {
     /// (at most 123 bytes). Messages sent before are delivered first. While connecting, abandons
     /// the attempt; while waiting to reconnect, stops reconnecting. Keep polling until
     /// [signal connection_closed] (unless called from the handler of the
-    /// [signal connection_closed] or [signal connection_error] that ended the connection).
+    /// [signal connection_closed] or [signal connection_error] that ended the connection). Does
+    /// nothing when already closed or closing; an invalid code or reason is refused, with
+    /// [method get_last_error] saying why.
     #[func]
     fn disconnect_from_host(
         &mut self,
         #[opt(default = 1000)] code: i64,
         #[opt(default = "")] reason: GString,
     ) {
-        if let Err(error) = self.client.close(code, &reason.to_string()) {
-            self.last_error = error.to_string();
-        }
+        self.guarded("disconnect_from_host", (), |this| {
+            match this.client.close(code, &reason.to_string()) {
+                // Already closed or closing: nothing to do, and the last error stays readable.
+                Ok(()) | Err(Error::NotOpen) => {}
+                Err(error) => this.last_error = error.to_string(),
+            }
+        })
     }
 
     /// Sends a text message. Returns [constant ERR_UNCONFIGURED] and queues nothing unless the
@@ -525,12 +476,20 @@ impl RustWebSocketClient {
 
     /// Sends [param message] as a binary message, or as text with
     /// [constant WRITE_MODE_TEXT] (then it must be UTF-8, else [constant ERR_INVALID_DATA]).
+    /// Another [param write_mode] returns [constant ERR_INVALID_PARAMETER].
     #[func]
     fn send(
         &mut self,
         message: PackedByteArray,
         #[opt(default = 1)] write_mode: i32,
     ) -> GodotError {
+        if write_mode != Self::WRITE_MODE_TEXT && write_mode != Self::WRITE_MODE_BINARY {
+            self.last_error = format!(
+                "send() takes WRITE_MODE_TEXT (0) or WRITE_MODE_BINARY (1) as write_mode, not \
+                 {write_mode}"
+            );
+            return GodotError::ERR_INVALID_PARAMETER;
+        }
         let bytes = message.to_vec();
         if write_mode == Self::WRITE_MODE_TEXT {
             return match String::from_utf8(bytes) {
@@ -550,7 +509,9 @@ impl RustWebSocketClient {
     #[func]
     fn take_messages(&mut self) -> VarArray {
         let mut messages = VarArray::new();
-        while let Some(message) = self.client.take_message() {
+        while let Some(message) =
+            self.guarded("take_messages", None, |this| this.client.take_message())
+        {
             messages.push(&message_to_variant(&message));
         }
         messages
@@ -758,6 +719,81 @@ impl RustWebSocketClient {
 }
 
 impl RustWebSocketClient {
+    /// The body of [`poll`](IMultiplayerPeerExtension::poll): emits a signal per engine event.
+    fn emit_events(&mut self) {
+        let mut listeners = None;
+        while let Some(event) = self.client.poll_event() {
+            match event {
+                Event::Opened { protocol } => {
+                    if self.multiplayer {
+                        self.peer_id_deadline =
+                            Instant::now().checked_add(seconds(self.handshake_timeout));
+                    }
+                    self.emit("connection_established", &[protocol.to_variant()]);
+                }
+                // Multiplayer packets wait in the queue for SceneMultiplayer; the first is the id.
+                Event::MessageReceived if self.multiplayer => {
+                    if self.peer_id == 0 {
+                        self.take_assigned_peer_id();
+                    }
+                }
+                Event::MessageReceived => {
+                    // Looked up once per poll, and only when a message came.
+                    let (to_message_received, to_data_received) =
+                        *listeners.get_or_insert_with(|| {
+                            (
+                                self.has_listeners("message_received"),
+                                self.has_listeners("data_received"),
+                            )
+                        });
+                    if to_message_received {
+                        if let Some(message) = self.client.take_message() {
+                            let is_text = message.is_text();
+                            let args = [message_to_variant(&message), is_text.to_variant()];
+                            self.emit("message_received", &args);
+                        }
+                    } else if to_data_received {
+                        self.emit("data_received", &[]);
+                    }
+                }
+                Event::CloseRequested { code, reason } => self.emit(
+                    "server_close_request",
+                    &[code.to_variant(), reason.to_variant()],
+                ),
+                Event::Closed { clean } => {
+                    self.remember_engine_error();
+                    let was_multiplayer_peer = std::mem::take(&mut self.peer_id) != 0;
+                    self.peer_id_deadline = None;
+                    self.emit("connection_closed", &[clean.to_variant()]);
+                    if was_multiplayer_peer {
+                        self.emit("peer_disconnected", &[SERVER_PEER_ID.to_variant()]);
+                    }
+                }
+                Event::Failed => {
+                    self.remember_engine_error();
+                    self.peer_id_deadline = None;
+                    self.emit("connection_error", &[]);
+                }
+                Event::Reconnecting { attempt, delay } => self.emit(
+                    "reconnecting",
+                    &[attempt.to_variant(), delay.as_secs_f64().to_variant()],
+                ),
+                Event::Reconnected => self.emit("reconnected", &[]),
+                Event::ReconnectFailed { .. } => {
+                    self.remember_engine_error();
+                    self.emit("reconnect_failed", &[]);
+                }
+            }
+        }
+        if self
+            .peer_id_deadline
+            .is_some_and(|deadline| Instant::now() >= deadline)
+        {
+            let detail = format!("it sent no peer id within {:.1} s", self.handshake_timeout);
+            self.fail_multiplayer_handshake(Error::MultiplayerHandshake { detail });
+        }
+    }
+
     fn has_listeners(&self, signal: &str) -> bool {
         !self.base().get_signal_connection_list(signal).is_empty()
     }
@@ -767,12 +803,15 @@ impl RustWebSocketClient {
         self.base_mut().emit_signal(signal, args);
     }
 
+    /// Sends one message for every sending entry point.
     fn send_message(&mut self, message: Message) -> GodotError {
         if self.multiplayer && self.peer_id == 0 {
             self.last_error = "not connected to the multiplayer server yet".into();
             return GodotError::ERR_UNCONFIGURED;
         }
-        match self.client.send(message) {
+        match self.guarded("send", Err(Error::NotOpen), |this| {
+            this.client.send(message)
+        }) {
             Ok(()) => GodotError::OK,
             Err(error) => self.refuse(error),
         }
@@ -895,5 +934,29 @@ fn message_to_variant(message: &Message) -> Variant {
     match message {
         Message::Text(text) => GString::from(text.as_str()).to_variant(),
         Message::Binary(data) => PackedByteArray::from(&data[..]).to_variant(),
+    }
+}
+
+// --- Panic guard ---
+
+impl RustWebSocketClient {
+    /// Runs `body`, the part of the entry point `entry` that changes the connection. If it
+    /// panics, the connection ends (see [`Client::abort`]), the error is printed and kept for
+    /// `get_last_error()`, the next `poll()` emits `connection_error` or
+    /// `connection_closed(false)`, and `fallback` is returned.
+    fn guarded<R>(&mut self, entry: &str, fallback: R, body: impl FnOnce(&mut Self) -> R) -> R {
+        match panic_guard::catch(self, body) {
+            Ok(result) => result,
+            Err(message) => {
+                let error = Error::Internal {
+                    detail: format!("{entry}() panicked: {message}"),
+                };
+                self.last_error = error.to_string();
+                godot_error!("RustWebSocketClient: {}", self.last_error);
+                self.client.abort(error);
+                self.current_packet = None;
+                fallback
+            }
+        }
     }
 }

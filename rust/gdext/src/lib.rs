@@ -6,6 +6,7 @@
 mod client;
 #[cfg(test)]
 mod docs_tests;
+mod panic_guard;
 
 use godot::prelude::*;
 

@@ -546,7 +546,7 @@ fn godot_suite(
 ) -> Result<(usize, usize), String> {
     let certificates = project.join("tests/certs");
     let python = python_venv()?;
-    let mut python_server = Command::new(python);
+    let mut python_server = Command::new(&python);
     python_server
         .arg(root().join("tests/peers/py_server.py"))
         .args(["--port", "0", "--tls-dir"])
@@ -571,6 +571,12 @@ fn godot_suite(
     let mut proxy = Command::new(python_venv()?);
     proxy.arg(root().join("tests/peers/connect_proxy.py"));
     let (_proxy_peer, proxy_port, _) = start_peer("HTTP CONNECT proxy", proxy)?;
+    let mut misbehaving_server = Command::new(python);
+    misbehaving_server
+        .arg(root().join("tests/peers/misbehaving_server.py"))
+        .args(["--port", "0"]);
+    let (_misbehaving_peer, misbehaving_port, _) =
+        start_peer("misbehaving raw-TCP server", misbehaving_server)?;
 
     let suite_args = [
         "--script".to_owned(),
@@ -580,6 +586,7 @@ fn godot_suite(
         format!("--godot-port={godot_port}"),
         format!("--py-tls={}", python_tls.join(",")),
         format!("--proxy-port={proxy_port}"),
+        format!("--misbehaving-port={misbehaving_port}"),
     ];
     let suite_args: Vec<String> = suite_args
         .into_iter()
