@@ -35,6 +35,10 @@ pub struct Config {
     pub close_timeout: Duration,
     /// Certificate checks for `wss://`.
     pub tls: TlsConfig,
+    /// Offer permessage-deflate (RFC 7692), as browsers do: when the server accepts, messages
+    /// from [`MIN_COMPRESSED_MESSAGE_BYTES`](crate::MIN_COMPRESSED_MESSAGE_BYTES) on are sent
+    /// compressed and compressed messages are inflated, unseen by the game. Default `true`.
+    pub compression: bool,
 }
 
 impl Default for Config {
@@ -45,6 +49,7 @@ impl Default for Config {
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
             tls: TlsConfig::default(),
+            compression: true,
         }
     }
 }
@@ -77,6 +82,12 @@ impl Config {
     /// Sets [`Config::tls`].
     pub fn with_tls(mut self, tls: TlsConfig) -> Self {
         self.tls = tls;
+        self
+    }
+
+    /// Sets [`Config::compression`].
+    pub fn with_compression(mut self, compression: bool) -> Self {
+        self.compression = compression;
         self
     }
 }

@@ -11,10 +11,12 @@ use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use tungstenite::handshake::client::ClientHandshake;
 use tungstenite::handshake::{HandshakeError, MidHandshake};
+use tungstenite::http::HeaderValue;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tungstenite::{error::ProtocolError, error::SubProtocolError, WebSocket};
 
+use crate::deflate::{self, InvalidCompressedData};
 use crate::link::{Incoming, Link, Outbound};
 use crate::transport::Transport;
 use crate::{Config, ConnectRequest, Error, Message};
@@ -265,7 +267,7 @@ impl Connection {
         }
         // Small messages go out at once; the write buffer already batches bursts.
         let _ = tcp.set_nodelay(true);
-        let transport = if self.request.is_secure() {
+        let mut transport = if self.request.is_secure() {
             match Transport::tls(tcp, self.request.host(), &self.config.tls) {
                 Ok(transport) => transport,
                 Err(error) => return self.fail(error),
@@ -273,10 +275,17 @@ impl Connection {
         } else {
             Transport::plain(tcp)
         };
-        let request = match self.request.to_http_request() {
+        let mut request = match self.request.to_http_request() {
             Ok(request) => request,
             Err(error) => return self.fail(error),
         };
+        if self.config.compression {
+            request.headers_mut().insert(
+                "sec-websocket-extensions",
+                HeaderValue::from_static(deflate::OFFER),
+            );
+            transport.fence_upgrade_response();
+        }
         let websocket_config = WebSocketConfig::default()
             .read_buffer_size(READ_BUFFER_BYTES)
             .write_buffer_size(WRITE_BATCH_BYTES)
@@ -300,7 +309,21 @@ impl Connection {
         peer: SocketAddr,
     ) {
         match result {
-            Ok((socket, response)) => {
+            Ok((mut socket, response)) => {
+                let extensions: Vec<String> = response
+                    .headers()
+                    .get_all("sec-websocket-extensions")
+                    .iter()
+                    .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+                    .collect();
+                let answer = extensions.iter().map(String::as_str);
+                let negotiated = match deflate::negotiate(answer, self.config.compression) {
+                    Ok(negotiated) => negotiated,
+                    Err(detail) => return self.fail(Error::Extension { detail }),
+                };
+                socket
+                    .get_mut()
+                    .open(negotiated, Arc::clone(&self.link.compression));
                 let protocol = response
                     .headers()
                     .get("sec-websocket-protocol")
@@ -313,6 +336,7 @@ impl Connection {
                     protocol,
                     peer,
                     tls,
+                    extensions: extensions.join(", "),
                 });
                 // Data that arrived with the upgrade response is already buffered: read it now,
                 // as no readiness event will announce it.
@@ -458,6 +482,19 @@ impl Connection {
                     clean: false,
                     error: Some(Error::ConnectionLost { detail }),
                 };
+            }
+            E::Io(error)
+                if error
+                    .get_ref()
+                    .is_some_and(|inner| inner.is::<InvalidCompressedData>()) =>
+            {
+                (
+                    1002,
+                    Error::Protocol {
+                        detail: error.to_string(),
+                        close_code: 1002,
+                    },
+                )
             }
             E::Io(error) => {
                 return Ending {

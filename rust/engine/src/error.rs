@@ -69,6 +69,11 @@ pub enum Error {
     ConnectionLost { detail: String },
     /// The server did not finish the close handshake within the close timeout.
     CloseTimeout { timeout: Duration },
+
+    // ---- permessage-deflate.
+    /// The server's `Sec-WebSocket-Extensions` answer names an extension that was not offered,
+    /// or invalid or repeated parameters (RFC 7692 section 5): the attempt failed.
+    Extension { detail: String },
 }
 
 impl fmt::Display for Error {
@@ -187,6 +192,10 @@ impl fmt::Display for Error {
                 f,
                 "server did not finish the close handshake within {:.1} s (close timeout)",
                 timeout.as_secs_f64()
+            ),
+            Error::Extension { detail } => write!(
+                f,
+                "invalid Sec-WebSocket-Extensions in the server's handshake response: {detail}"
             ),
         }
     }

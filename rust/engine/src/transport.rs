@@ -18,6 +18,7 @@ use tungstenite::protocol::frame::coding::{Data, OpCode};
 use tungstenite::protocol::frame::FrameHeader;
 
 use crate::config::TlsConfig;
+use crate::deflate::{CompressionCounters, OutgoingDeflate, Parameters, Reading, ResponseFence};
 use crate::{Bytes, Error, Message};
 
 /// Payloads from this size on are masked where they are and written from there; smaller frames
@@ -41,6 +42,10 @@ pub(crate) struct Transport {
     frames: VecDeque<Bytes>,
     /// Small frames being gathered into the next chunk of `frames`.
     gathered: Vec<u8>,
+    /// How read bytes reach tungstenite (inflated, with permessage-deflate).
+    reading: Reading,
+    /// Compresses outgoing messages, with permessage-deflate.
+    deflate: Option<OutgoingDeflate>,
 }
 
 enum Stream {
@@ -59,7 +64,21 @@ impl Transport {
             stream,
             frames: VecDeque::new(),
             gathered: Vec::new(),
+            reading: Reading::Direct,
+            deflate: None,
         }
+    }
+
+    /// permessage-deflate is offered: the upgrade response is read up to its end only, so the
+    /// frames after it can still be inflated once the server's answer is known.
+    pub(crate) fn fence_upgrade_response(&mut self) {
+        self.reading = Reading::Fenced(ResponseFence::default());
+    }
+
+    /// The connection opened; `deflate` are permessage-deflate's parameters if negotiated.
+    pub(crate) fn open(&mut self, deflate: Option<Parameters>, counters: Arc<CompressionCounters>) {
+        self.reading.open(deflate.as_ref(), counters.clone());
+        self.deflate = deflate.map(|parameters| OutgoingDeflate::new(parameters, counters));
     }
 
     /// Wraps a connected TCP stream in TLS for `host` (the TLS handshake itself runs as the
@@ -110,17 +129,25 @@ impl Transport {
         }
     }
 
-    /// Encodes `message` as one masked, unfragmented frame and queues it; the next write or
-    /// flush sends it. Returns the frame's size in bytes.
+    /// Encodes `message` as one masked, unfragmented frame (compressed with permessage-deflate
+    /// when negotiated and worth it) and queues it; the next write or flush sends it. Returns
+    /// the frame's size in bytes.
     pub(crate) fn queue_message(&mut self, message: Message) -> usize {
         let (data, payload) = match message {
             Message::Text(text) => (Data::Text, Bytes::from(text)),
             Message::Binary(data) => (Data::Binary, data),
         };
+        let compressed = self
+            .deflate
+            .as_mut()
+            .and_then(|deflate| deflate.compress(&payload));
+        let rsv1 = compressed.is_some();
+        let payload = compressed.unwrap_or(payload);
         let mask: [u8; 4] = rand::random();
         let header = FrameHeader {
             opcode: OpCode::Data(data),
             mask: Some(mask),
+            rsv1,
             ..FrameHeader::default()
         };
         let size = header.len(payload.len() as u64) + payload.len();
@@ -195,7 +222,16 @@ fn apply_mask(data: &mut [u8], mask: [u8; 4]) {
 
 impl Read for Transport {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match &mut self.stream {
+        match &mut self.reading {
+            Reading::Direct => self.stream.read(buf),
+            reading => reading.read(&mut self.stream, buf),
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
             Stream::Plain(tcp) => tcp.read(buf),
             Stream::Tls(stream) => stream.read(buf),
         }
