@@ -682,8 +682,47 @@ impl ResponseFence {
     }
 }
 
+/// permessage-deflate's layer in a transport, from the offer on.
+pub(crate) struct DeflateLayer {
+    reading: Reading,
+    /// Set once the extension was negotiated.
+    outgoing: Option<OutgoingDeflate>,
+}
+
+impl DeflateLayer {
+    /// The extension is offered: the upgrade response is read up to its end only, so the frames
+    /// after it can still be inflated once the server's answer is known.
+    pub(crate) fn offered() -> Self {
+        Self {
+            reading: Reading::Fenced(ResponseFence::default()),
+            outgoing: None,
+        }
+    }
+
+    /// The connection opened with `negotiated` (the parameters, if the server accepted).
+    /// Returns false when the layer has nothing more to do (not negotiated, nothing to replay).
+    pub(crate) fn open(
+        &mut self,
+        negotiated: Option<Parameters>,
+        counters: Arc<CompressionCounters>,
+    ) -> bool {
+        self.reading.open(negotiated.as_ref(), counters.clone());
+        self.outgoing = negotiated.map(|parameters| OutgoingDeflate::new(parameters, counters));
+        self.outgoing.is_some() || !matches!(self.reading, Reading::Direct)
+    }
+
+    /// See [`OutgoingDeflate::compress`].
+    pub(crate) fn compress(&mut self, payload: &[u8]) -> Option<Bytes> {
+        self.outgoing.as_mut()?.compress(payload)
+    }
+
+    pub(crate) fn read(&mut self, stream: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+        self.reading.read(stream, buf)
+    }
+}
+
 /// How the bytes read from the socket reach tungstenite.
-pub(crate) enum Reading {
+enum Reading {
     /// As they come: no extension offered, or all replayed.
     Direct,
     /// The upgrade is in flight and permessage-deflate was offered.
@@ -695,7 +734,7 @@ pub(crate) enum Reading {
 }
 
 impl Reading {
-    pub(crate) fn read(&mut self, stream: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    fn read(&mut self, stream: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Reading::Direct => stream.read(buf),
             Reading::Fenced(fence) => fence.read(stream, buf),
@@ -714,11 +753,7 @@ impl Reading {
 
     /// The connection opened with `negotiated` (permessage-deflate's parameters, if accepted):
     /// what was read after the upgrade response goes on to tungstenite, inflated if need be.
-    pub(crate) fn open(
-        &mut self,
-        negotiated: Option<&Parameters>,
-        counters: Arc<CompressionCounters>,
-    ) {
+    fn open(&mut self, negotiated: Option<&Parameters>, counters: Arc<CompressionCounters>) {
         let rest = match std::mem::replace(self, Reading::Direct) {
             Reading::Fenced(fence) => fence.into_rest(),
             other => {

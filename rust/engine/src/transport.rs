@@ -18,7 +18,7 @@ use tungstenite::protocol::frame::coding::{Data, OpCode};
 use tungstenite::protocol::frame::FrameHeader;
 
 use crate::config::TlsConfig;
-use crate::deflate::{CompressionCounters, OutgoingDeflate, Parameters, Reading, ResponseFence};
+use crate::deflate::{CompressionCounters, DeflateLayer, Parameters};
 use crate::{Bytes, Error, Message};
 
 /// Payloads from this size on are masked where they are and written from there; smaller frames
@@ -42,10 +42,8 @@ pub(crate) struct Transport {
     frames: VecDeque<Bytes>,
     /// Small frames being gathered into the next chunk of `frames`.
     gathered: Vec<u8>,
-    /// How read bytes reach tungstenite (inflated, with permessage-deflate).
-    reading: Reading,
-    /// Compresses outgoing messages, with permessage-deflate.
-    deflate: Option<OutgoingDeflate>,
+    /// permessage-deflate from its offer on; `None` reads and writes `stream` as it is.
+    deflate: Option<Box<DeflateLayer>>,
 }
 
 enum Stream {
@@ -64,7 +62,6 @@ impl Transport {
             stream,
             frames: VecDeque::new(),
             gathered: Vec::new(),
-            reading: Reading::Direct,
             deflate: None,
         }
     }
@@ -72,13 +69,16 @@ impl Transport {
     /// permessage-deflate is offered: the upgrade response is read up to its end only, so the
     /// frames after it can still be inflated once the server's answer is known.
     pub(crate) fn fence_upgrade_response(&mut self) {
-        self.reading = Reading::Fenced(ResponseFence::default());
+        self.deflate = Some(Box::new(DeflateLayer::offered()));
     }
 
     /// The connection opened; `deflate` are permessage-deflate's parameters if negotiated.
     pub(crate) fn open(&mut self, deflate: Option<Parameters>, counters: Arc<CompressionCounters>) {
-        self.reading.open(deflate.as_ref(), counters.clone());
-        self.deflate = deflate.map(|parameters| OutgoingDeflate::new(parameters, counters));
+        if let Some(layer) = &mut self.deflate {
+            if !layer.open(deflate, counters) {
+                self.deflate = None;
+            }
+        }
     }
 
     /// Wraps a connected TCP stream in TLS for `host` (the TLS handshake itself runs as the
@@ -222,9 +222,9 @@ fn apply_mask(data: &mut [u8], mask: [u8; 4]) {
 
 impl Read for Transport {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match &mut self.reading {
-            Reading::Direct => self.stream.read(buf),
-            reading => reading.read(&mut self.stream, buf),
+        match &mut self.deflate {
+            Some(layer) => layer.read(&mut self.stream, buf),
+            None => self.stream.read(buf),
         }
     }
 }

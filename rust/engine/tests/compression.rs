@@ -33,7 +33,11 @@ fn python_server() -> SocketAddr {
             );
             let mut child = Command::new(python)
                 .arg(root.join("tests/peers/py_server.py"))
-                .args(["--stdin-lifeline", "--lifetime", PYTHON_SERVER_LIFETIME_SECONDS])
+                .args([
+                    "--stdin-lifeline",
+                    "--lifetime",
+                    PYTHON_SERVER_LIFETIME_SECONDS,
+                ])
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .spawn()
