@@ -80,6 +80,14 @@ pub struct RustWebSocketClient {
     /// Seconds allowed for the server to finish the close handshake (default 5).
     #[var]
     close_timeout: f64,
+    // --- Compression ---
+    /// If [code]true[/code] (default), permessage-deflate compression is offered, as browsers
+    /// do; when the server accepts it, messages are compressed and inflated without anything to
+    /// do on your side (see [method get_negotiated_extensions]). Set it to [code]false[/code]
+    /// to save the CPU time when messages are small or already compressed. Applies to the next
+    /// connection.
+    #[var]
+    compression_enabled: bool,
 
     client: Client,
     /// The packet last returned by [method PacketPeer.get_packet]; Godot reads it through a
@@ -109,6 +117,7 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
             inbound_queue_limit: defaults.inbound_queue_limit as i64,
             handshake_timeout: defaults.handshake_timeout.as_secs_f64(),
             close_timeout: defaults.close_timeout.as_secs_f64(),
+            compression_enabled: defaults.compression,
             client: Client::new(defaults),
             current_packet: None,
             last_error: String::new(),
@@ -606,6 +615,17 @@ impl RustWebSocketClient {
     fn get_current_outbound_buffered_amount(&self) -> i64 {
         self.client.buffered_outbound_bytes() as i64
     }
+
+    // --- Compression ---
+
+    /// The extensions the server accepted, as its [code]Sec-WebSocket-Extensions[/code] header
+    /// says once the connection is open (e.g.
+    /// [code]permessage-deflate; client_max_window_bits=12[/code]), or empty when messages are
+    /// not compressed (see [member compression_enabled]).
+    #[func]
+    fn get_negotiated_extensions(&self) -> GString {
+        self.client.negotiated_extensions().into()
+    }
 }
 
 impl RustWebSocketClient {
@@ -689,7 +709,8 @@ impl RustWebSocketClient {
             .with_inbound_queue_limit(clamp_to_usize(self.inbound_queue_limit))
             .with_handshake_timeout(seconds(self.handshake_timeout))
             .with_close_timeout(seconds(self.close_timeout))
-            .with_tls(tls))
+            .with_tls(tls)
+            .with_compression(self.compression_enabled))
     }
 }
 
