@@ -97,6 +97,8 @@ func _on_connection_established(protocol: String) -> void:
 		_say("through the HTTP proxy %s (set by proxy_url or HTTP_PROXY / HTTPS_PROXY)" % socket.get_proxy_in_use())
 	if not socket.get_tls_version().is_empty():
 		_say("encrypted with %s, %s; certificate trusted via trusted_tls_certificate" % [socket.get_tls_version(), socket.get_tls_cipher_suite()])
+	var extensions := socket.get_negotiated_extensions()
+	_say("compression: %s" % (extensions if not extensions.is_empty() else "none negotiated"))
 	_advance_script()
 
 

@@ -3,7 +3,14 @@
 
 Serves on 127.0.0.1 with the `websockets` asyncio server. Once listening it prints exactly
 `READY <port>` on stdout, then serves until SIGTERM/SIGINT or until `--lifetime` seconds passed.
-No message size limit, no compression.
+No message size limit, no compression unless the query asks for it:
+
+  ?deflate=OPTIONS            on any path: accept permessage-deflate (RFC 7692) with websockets'
+                              ServerPerMessageDeflateFactory; OPTIONS is "default" (websockets'
+                              own default: both windows 12 bits) or a comma-separated list of
+                              server_no_context_takeover,
+                              client_no_context_takeover, server_max_window_bits:N,
+                              client_max_window_bits:N
 
 With `--tls-dir DIR` it also serves wss:// (Python's `ssl`, same paths) on one more port per
 identity NAME in TLS_IDENTITIES that DIR holds as NAME.crt (certificate chain, PEM) + NAME.key,
@@ -46,11 +53,16 @@ import os
 import signal
 import ssl
 import sys
+import threading
 from contextlib import AsyncExitStack
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
+from websockets.extensions.permessage_deflate import (
+    ServerPerMessageDeflateFactory,
+    enable_server_permessage_deflate,
+)
 
 PATHS = {
     "/echo",
@@ -236,9 +248,26 @@ def select_subprotocol(connection, offered):
     return None
 
 
+def deflate_factory(options):
+    """The extension factories for a ?deflate=OPTIONS query (see the docstring)."""
+    if options == "default":
+        return enable_server_permessage_deflate(None)
+    arguments = {}
+    for option in options.split(","):
+        name, _, value = option.partition(":")
+        if name.endswith("_no_context_takeover"):
+            arguments[name] = True
+        elif name.endswith("_max_window_bits"):
+            arguments[name] = int(value)
+    return [ServerPerMessageDeflateFactory(**arguments)]
+
+
 def process_request(connection, request):
     if urlsplit(request.path).path not in PATHS:
         return connection.respond(http.HTTPStatus.NOT_FOUND, "no such path\n")
+    _, query = split_path(connection)
+    if "deflate" in query:
+        connection.protocol.available_extensions = deflate_factory(query["deflate"])
     return None
 
 
@@ -266,6 +295,11 @@ async def main():
         "--tls-dir",
         help="also serve wss:// for each identity NAME.crt + NAME.key found in this directory",
     )
+    parser.add_argument(
+        "--stdin-lifeline",
+        action="store_true",
+        help="exit when stdin closes (the process that started this one ended)",
+    )
     args = parser.parse_args()
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
@@ -277,6 +311,13 @@ async def main():
     stop = loop.create_future()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, lambda: stop.done() or stop.set_result(None))
+    if args.stdin_lifeline:
+
+        def watch_stdin():
+            sys.stdin.read()
+            loop.call_soon_threadsafe(lambda: stop.done() or stop.set_result(None))
+
+        threading.Thread(target=watch_stdin, daemon=True).start()
 
     options = dict(
         max_size=None,

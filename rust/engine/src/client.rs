@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::deflate::{CompressionCounters, CompressionTotals};
 use crate::link::{Incoming, Link, Outbound};
 use crate::reactor::{self, Command, Reactor};
 use crate::reconnect::{Decision, Ending, Reconnector};
@@ -81,6 +82,9 @@ pub struct Client {
     protocol: String,
     peer: Option<SocketAddr>,
     tls: Option<TlsInfo>,
+    extensions: String,
+    /// The counters of the current (or last) connection's permessage-deflate.
+    compression: Arc<CompressionCounters>,
     close_code: Option<u16>,
     close_reason: String,
     last_error: Option<Error>,
@@ -139,6 +143,8 @@ impl Client {
             protocol: String::new(),
             peer: None,
             tls: None,
+            extensions: String::new(),
+            compression: Arc::default(),
             close_code: None,
             close_reason: String::new(),
             last_error: None,
@@ -200,6 +206,8 @@ impl Client {
         self.protocol.clear();
         self.peer = None;
         self.tls = None;
+        self.extensions.clear();
+        self.compression = Arc::clone(&link.compression);
         self.close_code = None;
         self.close_reason.clear();
         self.last_error = None;
@@ -374,8 +382,10 @@ impl Client {
                 protocol,
                 peer,
                 tls,
+                extensions,
             } => {
                 self.tls = tls;
+                self.extensions = extensions;
                 if self.state == ReadyState::Connecting {
                     self.state = ReadyState::Open;
                 }
@@ -485,6 +495,17 @@ impl Client {
     /// The negotiated TLS version and cipher suite of a `wss://` connection once open.
     pub fn tls_info(&self) -> Option<&TlsInfo> {
         self.tls.as_ref()
+    }
+
+    /// The server's `Sec-WebSocket-Extensions` answer once open (e.g.
+    /// `permessage-deflate; client_max_window_bits=12`), or empty when it accepted none.
+    pub fn negotiated_extensions(&self) -> &str {
+        &self.extensions
+    }
+
+    /// Bytes permessage-deflate compressed and inflated on the current (or last) connection.
+    pub fn compression_totals(&self) -> CompressionTotals {
+        self.compression.totals()
     }
 
     /// The code of the close frame that ended the connection: the server's, or ours when we

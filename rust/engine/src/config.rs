@@ -48,6 +48,10 @@ pub struct Config {
     /// together (happy eyeballs); the handshake timeout still bounds the whole handshake.
     /// Default [`DEFAULT_CONNECT_TIMEOUT`].
     pub connect_timeout: Duration,
+    /// Offer permessage-deflate (RFC 7692), as browsers do: when the server accepts, messages
+    /// from [`MIN_COMPRESSED_MESSAGE_BYTES`](crate::MIN_COMPRESSED_MESSAGE_BYTES) on are sent
+    /// compressed and compressed messages are inflated, unseen by the game. Default `true`.
+    pub compression: bool,
 }
 
 impl Default for Config {
@@ -61,6 +65,7 @@ impl Default for Config {
             reconnect: ReconnectConfig::default(),
             proxy: ProxySetting::default(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            compression: true,
         }
     }
 }
@@ -111,6 +116,12 @@ impl Config {
     /// Sets [`Config::connect_timeout`].
     pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Config::compression`].
+    pub fn with_compression(mut self, compression: bool) -> Self {
+        self.compression = compression;
         self
     }
 }

@@ -11,10 +11,12 @@ use mio::net::TcpStream;
 use mio::{Registry, Token};
 use tungstenite::handshake::client::ClientHandshake;
 use tungstenite::handshake::{HandshakeError, MidHandshake};
+use tungstenite::http::HeaderValue;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tungstenite::{error::ProtocolError, error::SubProtocolError, WebSocket};
 
+use crate::deflate::{self, InvalidCompressedData};
 use crate::dialer::{addresses_without_resolver, DialFailure, Dialer, Dialing};
 use crate::link::{Incoming, Link, Outbound};
 use crate::proxy::Tunnel;
@@ -314,10 +316,16 @@ impl Connection {
         } else {
             Transport::plain(tcp)
         };
-        let request = match self.request.to_http_request() {
+        let mut request = match self.request.to_http_request() {
             Ok(request) => request,
             Err(error) => return self.fail(error),
         };
+        if self.config.compression {
+            request.headers_mut().insert(
+                "sec-websocket-extensions",
+                HeaderValue::from_static(deflate::OFFER),
+            );
+        }
         let websocket_config = WebSocketConfig::default()
             .read_buffer_size(READ_BUFFER_BYTES)
             .write_buffer_size(WRITE_BATCH_BYTES)
@@ -341,7 +349,21 @@ impl Connection {
         peer: SocketAddr,
     ) {
         match result {
-            Ok((socket, response)) => {
+            Ok((mut socket, response)) => {
+                let extensions: Vec<String> = response
+                    .headers()
+                    .get_all("sec-websocket-extensions")
+                    .iter()
+                    .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+                    .collect();
+                let answer = extensions.iter().map(String::as_str);
+                let negotiated = match deflate::negotiate(answer, self.config.compression) {
+                    Ok(negotiated) => negotiated,
+                    Err(detail) => return self.fail(Error::Extension { detail }),
+                };
+                socket
+                    .get_mut()
+                    .open(negotiated, Arc::clone(&self.link.compression));
                 let protocol = response
                     .headers()
                     .get("sec-websocket-protocol")
@@ -354,6 +376,7 @@ impl Connection {
                     protocol,
                     peer,
                     tls,
+                    extensions: extensions.join(", "),
                 });
                 // Data that arrived with the upgrade response is already buffered: read it now,
                 // as no readiness event will announce it.
@@ -499,6 +522,19 @@ impl Connection {
                     clean: false,
                     error: Some(Error::ConnectionLost { detail }),
                 };
+            }
+            E::Io(error)
+                if error
+                    .get_ref()
+                    .is_some_and(|inner| inner.is::<InvalidCompressedData>()) =>
+            {
+                (
+                    1002,
+                    Error::Protocol {
+                        detail: error.to_string(),
+                        close_code: 1002,
+                    },
+                )
             }
             E::Io(error) => {
                 return Ending {

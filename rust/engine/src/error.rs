@@ -104,6 +104,11 @@ pub enum Error {
     /// Code of this library panicked while serving the connection; the connection was closed and
     /// every other connection keeps running. `detail` is the panic message.
     Internal { detail: String },
+
+    // ---- permessage-deflate.
+    /// The server's `Sec-WebSocket-Extensions` answer names an extension that was not offered,
+    /// or invalid or repeated parameters (RFC 7692 section 5): the attempt failed.
+    Extension { detail: String },
 }
 
 impl fmt::Display for Error {
@@ -306,6 +311,10 @@ impl fmt::Display for Error {
                 f,
                 "internal error in rust_websocket (a bug, please report it): {detail}; the \
                  connection was closed"
+            ),
+            Error::Extension { detail } => write!(
+                f,
+                "invalid Sec-WebSocket-Extensions in the server's handshake response: {detail}"
             ),
         }
     }

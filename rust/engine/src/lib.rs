@@ -8,6 +8,7 @@
 mod client;
 mod config;
 mod connection;
+mod deflate;
 mod dialer;
 mod error;
 mod link;
@@ -27,6 +28,7 @@ pub use config::{
     parse_pem_certificates, Config, TlsConfig, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT,
     DEFAULT_INBOUND_QUEUE_LIMIT, DEFAULT_MAX_MESSAGE_SIZE,
 };
+pub use deflate::{CompressionTotals, MIN_COMPRESSED_MESSAGE_BYTES};
 pub use dialer::CONNECTION_ATTEMPT_DELAY;
 pub use error::Error;
 pub use message::{Bytes, Message, Utf8Bytes};

@@ -4,8 +4,9 @@ use std::collections::VecDeque;
 use std::mem;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
+use crate::deflate::CompressionCounters;
 use crate::{Error, Message, TlsInfo};
 
 /// Bytes charged per queued message on top of its payload, so a flood of tiny messages is bounded
@@ -25,6 +26,8 @@ pub(crate) enum Incoming {
         protocol: String,
         peer: SocketAddr,
         tls: Option<TlsInfo>,
+        /// The server's `Sec-WebSocket-Extensions` answer, or empty.
+        extensions: String,
     },
     Message(Message),
     CloseRequested {
@@ -57,6 +60,8 @@ pub(crate) struct Link {
     /// Set from the game's post that announced the outbox until the I/O thread takes it, so a
     /// burst of sends costs one command and one wake-up.
     outbox_announced: AtomicBool,
+    /// What permessage-deflate compressed and inflated.
+    pub(crate) compression: Arc<CompressionCounters>,
 }
 
 impl Link {

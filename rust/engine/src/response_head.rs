@@ -4,7 +4,9 @@
 //! 64 reads of under 128 bytes on average. A server that writes its response slowly (say a byte
 //! every 10 ms) would fail the handshake for that alone. The transport therefore collects the
 //! head here and hands it over whole once the blank line that ends it has arrived (or the limit
-//! is reached, which tungstenite then refuses), followed by whatever came with it.
+//! is passed, which tungstenite then refuses). Whatever came after the head is kept for the
+//! open connection ([`ResponseHead::into_rest`]), so permessage-deflate can still inflate frames
+//! that arrived in the same read as the response.
 
 use std::io::{self, Read};
 
@@ -20,51 +22,56 @@ const HEAD_END: &[u8] = b"\r\n\r\n";
 /// The upgrade response head gathered so far, then handed out.
 #[derive(Default)]
 pub(crate) struct ResponseHead {
-    bytes: Vec<u8>,
-    /// The head is complete (or over the limit, or the stream ended): hand it out.
-    gathered: bool,
-    /// The stream ended while gathering: report the end once everything is handed out.
+    /// Bytes read from the stream; `read[delivered..]` are not handed out yet.
+    read: Vec<u8>,
+    delivered: usize,
+    /// How far `read` is handed out: the end of the head once it is complete, everything once
+    /// the limit is passed or the stream ended. `None` while gathering.
+    handover_end: Option<usize>,
+    /// The stream ended: report the end once everything is handed out.
     ended: bool,
-    handed_out: usize,
 }
 
 impl ResponseHead {
     /// Reads for tungstenite through `source`: `WouldBlock` (or another error of `source`)
-    /// until the head is gathered, then the gathered bytes. `None` once everything is handed
-    /// out: from then on the caller reads `source` directly.
-    pub(crate) fn read(
-        &mut self,
-        source: &mut impl Read,
-        buf: &mut [u8],
-    ) -> Option<io::Result<usize>> {
-        while !self.gathered {
-            let searched = self.bytes.len().saturating_sub(HEAD_END.len() - 1);
-            let before = self.bytes.len();
-            self.bytes.resize(before + GATHER_CHUNK_BYTES, 0);
-            let read = source.read(&mut self.bytes[before..]);
-            self.bytes.truncate(before + *read.as_ref().unwrap_or(&0));
-            match read {
-                Ok(0) => {
-                    self.gathered = true;
-                    self.ended = true;
+    /// until the head is gathered, then the head, then `WouldBlock` until the connection opens
+    /// (or the end of the stream, if it ended).
+    pub(crate) fn read(&mut self, source: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if let Some(end) = self.handover_end {
+                if self.delivered == end {
+                    return match self.ended {
+                        true => Ok(0),
+                        false => Err(io::ErrorKind::WouldBlock.into()),
+                    };
                 }
-                Ok(_) => {
-                    self.gathered = self.bytes.len() >= MAX_RESPONSE_HEAD_BYTES
-                        || self.bytes[searched..]
-                            .windows(HEAD_END.len())
-                            .any(|window| window == HEAD_END);
-                }
-                Err(error) => return Some(Err(error)),
+                let count = (end - self.delivered).min(buf.len());
+                buf[..count].copy_from_slice(&self.read[self.delivered..self.delivered + count]);
+                self.delivered += count;
+                return Ok(count);
+            }
+            let searched = self.read.len().saturating_sub(HEAD_END.len() - 1);
+            let before = self.read.len();
+            self.read.resize(before + GATHER_CHUNK_BYTES, 0);
+            let result = source.read(&mut self.read[before..]);
+            self.read.truncate(before + *result.as_ref().unwrap_or(&0));
+            if result? == 0 {
+                self.ended = true;
+                self.handover_end = Some(self.read.len());
+            } else if let Some(position) = self.read[searched..]
+                .windows(HEAD_END.len())
+                .position(|window| window == HEAD_END)
+            {
+                self.handover_end = Some(searched + position + HEAD_END.len());
+            } else if self.read.len() > MAX_RESPONSE_HEAD_BYTES {
+                self.handover_end = Some(self.read.len());
             }
         }
-        let rest = &self.bytes[self.handed_out..];
-        if !rest.is_empty() {
-            let count = rest.len().min(buf.len());
-            buf[..count].copy_from_slice(&rest[..count]);
-            self.handed_out += count;
-            return Some(Ok(count));
-        }
-        self.ended.then_some(Ok(0))
+    }
+
+    /// What was read after the part handed out (frames that came with the response).
+    pub(crate) fn into_rest(mut self) -> Vec<u8> {
+        self.read.split_off(self.delivered)
     }
 }
 
@@ -87,7 +94,7 @@ mod tests {
     }
 
     #[test]
-    fn a_head_trickled_a_byte_at_a_time_is_handed_out_whole_with_what_followed() {
+    fn a_head_trickled_a_byte_at_a_time_is_handed_out_whole_and_what_followed_is_kept() {
         let response = b"HTTP/1.1 101 Switching Protocols\r\n\r\n\x81\x02hi";
         let (head, frame) = response.split_at(response.len() - 4);
         let (last, all_but_last) = head.split_last().unwrap();
@@ -95,33 +102,30 @@ mod tests {
         let mut gate = ResponseHead::default();
         let mut buf = [0u8; 64];
         for _ in all_but_last {
-            let pending = gate.read(&mut source, &mut buf).unwrap().unwrap_err();
+            let pending = gate.read(&mut source, &mut buf).unwrap_err();
             assert_eq!(pending.kind(), io::ErrorKind::WouldBlock);
         }
-        source.0.push_back(vec![*last]);
-        source.0.push_back(frame.to_vec());
-        // The last byte of the head completes it; the frame is read later, directly.
-        assert_eq!(
-            gate.read(&mut source, &mut buf).unwrap().unwrap(),
-            head.len()
-        );
+        source.0.push_back([&[*last][..], frame].concat());
+        assert_eq!(gate.read(&mut source, &mut buf).unwrap(), head.len());
         assert_eq!(&buf[..head.len()], head);
-        assert!(gate.read(&mut source, &mut buf).is_none());
+        let waiting = gate.read(&mut source, &mut buf).unwrap_err();
+        assert_eq!(waiting.kind(), io::ErrorKind::WouldBlock);
+        assert_eq!(gate.into_rest(), frame);
     }
 
     #[test]
-    fn an_endless_head_is_handed_out_at_the_limit_and_an_early_end_after_the_bytes() {
+    fn an_endless_head_is_handed_out_past_the_limit_and_an_early_end_after_the_bytes() {
         let line =
             b"X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n".to_vec();
         let mut source = Pieces(std::iter::repeat_n(line, 2000).collect());
         let mut gate = ResponseHead::default();
         let mut buf = vec![0u8; 1 << 20];
-        let handed_out = gate.read(&mut source, &mut buf).unwrap().unwrap();
+        let handed_out = gate.read(&mut source, &mut buf).unwrap();
         assert!((MAX_RESPONSE_HEAD_BYTES..MAX_RESPONSE_HEAD_BYTES + 100).contains(&handed_out));
 
-        let mut ended = Pieces(VecDeque::from([b"HTTP/1.1 1".to_vec(), Vec::new()]));
-        let mut gate = ResponseHead::default();
-        assert_eq!(gate.read(&mut ended, &mut buf).unwrap().unwrap(), 10);
-        assert_eq!(gate.read(&mut ended, &mut buf).unwrap().unwrap(), 0);
+        let mut ended = ResponseHead::default();
+        let mut source: &[u8] = b"HTTP/1.1 101";
+        assert_eq!(ended.read(&mut source, &mut buf).unwrap(), 12);
+        assert_eq!(ended.read(&mut source, &mut buf).unwrap(), 0);
     }
 }

@@ -18,7 +18,7 @@ use tungstenite::protocol::frame::coding::{Data, OpCode};
 use tungstenite::protocol::frame::FrameHeader;
 
 use crate::config::TlsConfig;
-use crate::response_head::ResponseHead;
+use crate::deflate::{CompressionCounters, DeflateLayer, Parameters};
 use crate::{Bytes, Error, Message};
 
 /// Payloads from this size on are masked where they are and written from there; smaller frames
@@ -42,9 +42,9 @@ pub(crate) struct Transport {
     frames: VecDeque<Bytes>,
     /// Small frames being gathered into the next chunk of `frames`.
     gathered: Vec<u8>,
-    /// Until the upgrade response head has been read whole, it is gathered here (boxed: it is
-    /// gone once the connection is open).
-    response_head: Option<Box<ResponseHead>>,
+    /// Gathers the upgrade response, then inflates permessage-deflate's messages if it was
+    /// negotiated; `None` once it has nothing left to do: `stream` is read as it is.
+    deflate: Option<Box<DeflateLayer>>,
 }
 
 enum Stream {
@@ -63,7 +63,16 @@ impl Transport {
             stream,
             frames: VecDeque::new(),
             gathered: Vec::new(),
-            response_head: Some(Box::default()),
+            deflate: Some(Box::new(DeflateLayer::upgrading())),
+        }
+    }
+
+    /// The connection opened; `deflate` are permessage-deflate's parameters if negotiated.
+    pub(crate) fn open(&mut self, deflate: Option<Parameters>, counters: Arc<CompressionCounters>) {
+        if let Some(layer) = &mut self.deflate {
+            if !layer.open(deflate, counters) {
+                self.deflate = None;
+            }
         }
     }
 
@@ -115,17 +124,25 @@ impl Transport {
         }
     }
 
-    /// Encodes `message` as one masked, unfragmented frame and queues it; the next write or
-    /// flush sends it. Returns the frame's size in bytes.
+    /// Encodes `message` as one masked, unfragmented frame (compressed with permessage-deflate
+    /// when negotiated and worth it) and queues it; the next write or flush sends it. Returns
+    /// the frame's size in bytes.
     pub(crate) fn queue_message(&mut self, message: Message) -> usize {
         let (data, payload) = match message {
             Message::Text(text) => (Data::Text, Bytes::from(text)),
             Message::Binary(data) => (Data::Binary, data),
         };
+        let compressed = self
+            .deflate
+            .as_mut()
+            .and_then(|deflate| deflate.compress(&payload));
+        let rsv1 = compressed.is_some();
+        let payload = compressed.unwrap_or(payload);
         let mask: [u8; 4] = rand::random();
         let header = FrameHeader {
             opcode: OpCode::Data(data),
             mask: Some(mask),
+            rsv1,
             ..FrameHeader::default()
         };
         let size = header.len(payload.len() as u64) + payload.len();
@@ -200,13 +217,10 @@ fn apply_mask(data: &mut [u8], mask: [u8; 4]) {
 
 impl Read for Transport {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if let Some(head) = &mut self.response_head {
-            match head.read(&mut self.stream, buf) {
-                Some(result) => return result,
-                None => self.response_head = None,
-            }
+        match &mut self.deflate {
+            Some(layer) => layer.read(&mut self.stream, buf),
+            None => self.stream.read(buf),
         }
-        self.stream.read(buf)
     }
 }
 

@@ -307,6 +307,8 @@ fn test() -> Result<(), String> {
         "--deny",
         "warnings",
     ]))?;
+    // The engine's compression tests run the Python peer from this venv.
+    python_venv()?;
     let cargo_counts = cargo_tests()?;
     let addon = build_addon(false)?;
     let godot = locate_godot()?;
