@@ -1,5 +1,14 @@
+"""Writes the named seed inputs of the fuzz targets: `python3 make_seeds.py corpus`.
+
+server_bytes/: what a server sends after the handshake: valid frames (text, binary, multi-byte
+UTF-8, fragmented, pings, pongs, close frames, 16- and 64-bit lengths) and invalid ones (reserved
+opcodes, masked or RSV frames, bad UTF-8, oversized or fragmented control frames, truncated
+frames, data after close). connect_request/: URLs, header lines and "P <protocols>" lines.
+"""
 import os, struct, sys
 root = sys.argv[1]
+
+
 def frame(opcode, payload, fin=True, rsv=0, length_form=None):
     b0 = (0x80 if fin else 0) | rsv | opcode
     n = len(payload)
