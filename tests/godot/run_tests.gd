@@ -105,12 +105,13 @@ func _run_test(script: GDScript, method_name: String) -> void:
 	case.misbehaving_port = _misbehaving_port
 	case.log_catcher = _errors
 	case.run_test(method_name)
-	var deadline := Time.get_ticks_msec() + int(WATCHDOG_S * 1000.0)
+	var watchdog_s := maxf(WATCHDOG_S, case.watchdog_s)
+	var deadline := Time.get_ticks_msec() + int(watchdog_s * 1000.0)
 	while not case.finished and Time.get_ticks_msec() < deadline:
 		await process_frame
 	var failures: Array = Array(case.failures)
 	if not case.finished:
-		failures.append("did not finish within %.0f s (watchdog)" % WATCHDOG_S)
+		failures.append("did not finish within %.0f s (watchdog)" % watchdog_s)
 		case.aborted = true
 		# Let the abandoned coroutine run to its end so it releases what it holds.
 		var grace := Time.get_ticks_msec() + 3000

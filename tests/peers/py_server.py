@@ -41,15 +41,27 @@ What a connection does depends on its request path:
                               sends one text message: JSON {"found", "done", "messages",
                               "close_code", "close_reason"}; messages are "text:<text>" or
                               "binary:<length>"; then echoes
+  /digest                     answers every message with the text "<text|binary>:<bytes>:<SHA-256
+                              hex>" of it (text as UTF-8)
+  /random?seed=S&count=N&max_size=M&largest=L
+                              sends N messages of random kind and log-uniform size from 1 B to
+                              about M bytes (one in 64 empty; if L is given, message N/2 is binary
+                              and exactly L bytes), text mixing 1- to 4-byte UTF-8 characters,
+                              made by Python's random.Random(S); then the text "digests <JSON list
+                              of "<kind>:<bytes>:<SHA-256 hex>">"; then waits for the client to
+                              close
   anything else               refuses the upgrade with HTTP 404 Not Found
 """
 
 import argparse
 import asyncio
+import hashlib
 import http
 import json
 import logging
+import math
 import os
+import random
 import signal
 import ssl
 import sys
@@ -76,6 +88,8 @@ PATHS = {
     "/strict_pings",
     "/record",
     "/received",
+    "/digest",
+    "/random",
 }
 
 SUBPROTOCOL = "chat.v1"
@@ -127,6 +141,46 @@ async def wait_closed(connection):
             pass
     except ConnectionClosed:
         pass
+
+
+def digest(message):
+    """ "<kind>:<bytes>:<SHA-256 hex>" of a message, text as UTF-8."""
+    kind, data = ("text", message.encode()) if isinstance(message, str) else ("binary", message)
+    return "%s:%d:%s" % (kind, len(data), hashlib.sha256(data).hexdigest())
+
+
+# Characters of /random's text messages: 1, 2, 3 and 4 bytes long in UTF-8.
+RANDOM_TEXT_CHARACTERS = ["a", "Z", "7", " ", "é", "Ж", "€", "🦀"]
+
+
+def random_message(rng, max_size, size=None):
+    """A binary message of exactly `size` bytes, or (size None) a text or binary message of
+    random size, made by rng."""
+    if size is not None:
+        return rng.randbytes(size)
+    size = 0 if rng.random() < 1 / 64 else int(math.exp(rng.uniform(0, math.log(max_size))))
+    if rng.random() < 0.5:
+        return rng.randbytes(size)
+    # 2.5 bytes per character on average: close to size, and always valid UTF-8.
+    return "".join(rng.choices(RANDOM_TEXT_CHARACTERS, k=size * 2 // 5))
+
+
+async def handle_random(connection, query):
+    rng = random.Random(int(query.get("seed", "0")))
+    count = int(query.get("count", "1"))
+    max_size = max(1, int(query.get("max_size", "1024")))
+    largest = int(query["largest"]) if "largest" in query else None
+    digests = []
+    try:
+        for index in range(count):
+            size = largest if largest is not None and index == count // 2 else None
+            message = random_message(rng, max_size, size)
+            digests.append(digest(message))
+            await connection.send(message)
+        await connection.send("digests " + json.dumps(digests))
+    except ConnectionClosed:
+        return
+    await wait_closed(connection)
 
 
 async def handle_record(connection, query):
@@ -239,6 +293,14 @@ async def handler(connection):
         await handle_record(connection, query)
     elif path == "/received":
         await handle_received(connection, query)
+    elif path == "/digest":
+        try:
+            async for message in connection:
+                await connection.send(digest(message))
+        except ConnectionClosed:
+            pass
+    elif path == "/random":
+        await handle_random(connection, query)
 
 
 def select_subprotocol(connection, offered):

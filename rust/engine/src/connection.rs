@@ -704,7 +704,9 @@ impl Connection {
     }
 
     /// Releases the socket of a connection that has not finished, when the game dropped the
-    /// client or at shutdown. An open connection gets a best-effort close frame first.
+    /// client or at shutdown. An open connection first writes what the game queued before (its
+    /// messages and close frame, as far as the socket takes them without waiting), then a
+    /// best-effort close frame unless one was sent or received.
     pub(crate) fn abandon(&mut self, registry: &Registry) {
         match std::mem::replace(&mut self.phase, Phase::Finished) {
             Phase::Connecting(mut dialer) => dialer.abandon(registry),
@@ -715,14 +717,16 @@ impl Connection {
                 let _ = registry.deregister(handshake.get_mut().get_mut().tcp_mut());
             }
             Phase::Open(mut socket) => {
+                self.link.take_outbox(&mut self.outbound);
+                let _ = self.write_queued(&mut socket);
                 if self.close_sent.is_none() && self.close_received.is_none() {
                     let frame = CloseFrame {
                         code: CloseCode::from(CLOSE_GOING_AWAY),
                         reason: "".into(),
                     };
                     let _ = socket.close(Some(frame));
-                    let _ = socket.flush();
                 }
+                let _ = socket.flush();
                 let _ = registry.deregister(socket.get_mut().tcp_mut());
             }
             Phase::Resolving | Phase::Finished => {}

@@ -10,16 +10,20 @@
 //!   Godot suite against real peers (Godot's own WebSocket server and Python `websockets`), and
 //!   the demo's session, the release checks (`package.rs`: version, workflow, editor docs,
 //!   the zip installed into an empty project), the benchmarks' smoke run, and the
-//!   Autobahn|Testsuite cases (see `autobahn`).
+//!   Autobahn|Testsuite cases (see `autobahn`), and a bounded run of each fuzz target (`fuzz`).
 //! - `bench [--smoke]`: the benchmarks side by side with Godot's WebSocketPeer (see `bench.rs`).
 //! - `autobahn [--update-baseline]`: only the Autobahn|Testsuite cases, through the engine and
 //!   through `RustWebSocketClient`; `--update-baseline` rewrites `tests/autobahn/baseline-*.json`.
+//! - `fuzz [--seconds=N] [--only=TARGET] [--update-corpus]`: the engine's fuzz targets, each for
+//!   N seconds (`fuzz.rs`); `test` runs each for `fuzz::TEST_SECONDS`.
 
 mod autobahn;
 mod bench;
 mod certs;
 mod docs;
+mod fuzz;
 mod godot;
+mod lifecycle;
 mod notices;
 mod package;
 mod screenshot;
@@ -87,10 +91,24 @@ fn main() -> ExitCode {
             }
         }
         Some("autobahn") => autobahn::command(args.iter().any(|a| a == "--update-baseline")),
+        Some("fuzz") => {
+            let options = fuzz::FuzzOptions {
+                seconds: value("--seconds")
+                    .and_then(|seconds| seconds.parse().ok())
+                    .unwrap_or(fuzz::DEFAULT_SECONDS),
+                only: value("--only"),
+                update_corpus: args.iter().any(|a| a == "--update-corpus"),
+            };
+            match fuzz::fuzz(&options) {
+                Ok((_, 0)) => Ok(()),
+                Ok((_, failed)) => Err(format!("{failed} fuzz targets failed")),
+                Err(error) => Err(error),
+            }
+        }
         _ => Err(
             "usage: cargo xtask <addon [--release] | demo | package [--prebuilt DIR] | screenshot \
                   | test | suite [--only=TEXT] | bench [--smoke] [--only=TEXT] [--contender=KEY] [--runs=N] \
-                  | autobahn [--update-baseline]>"
+                  | autobahn [--update-baseline] | fuzz [--seconds=N] [--only=TARGET] [--update-corpus]>"
                 .into(),
         ),
     };
@@ -327,6 +345,11 @@ fn test() -> Result<(), String> {
         runs: None,
     })?;
     let autobahn_counts = autobahn::run(&godot, &project, false)?;
+    let fuzz_counts = fuzz::fuzz(&fuzz::FuzzOptions {
+        seconds: fuzz::TEST_SECONDS,
+        only: None,
+        update_corpus: false,
+    })?;
     let parts = [
         ("cargo tests", cargo_counts),
         ("multiplayer suite", multiplayer_counts),
@@ -334,6 +357,7 @@ fn test() -> Result<(), String> {
         ("release checks", release_counts),
         ("benchmark smoke runs", bench_counts),
         ("Autobahn cases (both agents)", autobahn_counts),
+        ("fuzz targets (bounded runs)", fuzz_counts),
     ];
     for (label, (passed, failed)) in parts {
         say(format!("{label}: {passed} passed, {failed} failed"));
@@ -595,7 +619,12 @@ fn godot_suite(
         .chain(only.map(|text| format!("--only={text}")))
         .collect();
     let suite_args: Vec<&str> = suite_args.iter().map(String::as_str).collect();
-    package::godot_counts(godot, project, &suite_args, SUITE_TIMEOUT)
+    let counts = package::godot_counts(godot, project, &suite_args, SUITE_TIMEOUT)?;
+    if !only.is_none_or(|text| lifecycle::QUIT_CHECK.contains(text)) {
+        return Ok(counts);
+    }
+    let quit_counts = lifecycle::quit_check(godot, project, python_port);
+    Ok((counts.0 + quit_counts.0, counts.1 + quit_counts.1))
 }
 
 /// Runs every multiplayer scenario of `tests/multiplayer/` at the same time, each a server
