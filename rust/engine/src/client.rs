@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::link::{Incoming, Link, Outbound};
 use crate::reactor::{self, Command, Reactor};
-use crate::{Config, ConnectRequest, Error, Message, TlsInfo};
+use crate::{Config, ConnectRequest, Error, HandshakeResponse, Message, Statistics, TlsInfo};
 
 /// Close code for a protocol error, sent by [`Client::fail`].
 const CLOSE_PROTOCOL_ERROR: u16 = 1002;
@@ -65,6 +65,10 @@ pub struct Client {
     close_code: Option<u16>,
     close_reason: String,
     last_error: Option<Error>,
+    /// The server's answer to the last upgrade request.
+    handshake_response: Option<HandshakeResponse>,
+    /// The counters of the last connection, kept when it ended.
+    final_statistics: Statistics,
 }
 
 /// The live connection behind a client. Dropping it releases the connection on the I/O thread.
@@ -114,6 +118,8 @@ impl Client {
             close_code: None,
             close_reason: String::new(),
             last_error: None,
+            handshake_response: None,
+            final_statistics: Statistics::default(),
         }
     }
 
@@ -147,6 +153,8 @@ impl Client {
         self.last_error = None;
         self.incoming.clear();
         self.received.clear();
+        self.handshake_response = None;
+        self.final_statistics = Statistics::default();
         self.state = ReadyState::Connecting;
         reactor.submit(Command::Connect {
             id,
@@ -256,14 +264,18 @@ impl Client {
                 if error.is_some() {
                     self.last_error = error;
                 }
-                self.session = None;
+                self.end_session();
                 Event::Closed { clean }
             }
             Incoming::Failed(error) => {
                 self.state = ReadyState::Closed;
                 self.last_error = Some(error);
-                self.session = None;
+                self.end_session();
                 Event::Failed
+            }
+            Incoming::HandshakeResponse(response) => {
+                self.handshake_response = Some(*response);
+                return self.poll_event();
             }
         })
     }
@@ -338,5 +350,35 @@ impl Client {
     /// Why the last connection failed or ended abnormally, if it did.
     pub fn last_error(&self) -> Option<&Error> {
         self.last_error.as_ref()
+    }
+
+    /// The server's HTTP answer to the last upgrade request, once the game has polled the
+    /// connection's opening or failure: 101 and its headers, or a refusal's status, headers and
+    /// body. `None` when no answer came (e.g. the TCP connect failed).
+    pub fn handshake_response(&self) -> Option<&HandshakeResponse> {
+        self.handshake_response.as_ref()
+    }
+
+    /// The traffic counters and round-trip time of the current or last connection, counted from
+    /// its [`connect`](Client::connect); live while it is open, kept once it ended.
+    pub fn statistics(&self) -> Statistics {
+        self.session
+            .as_ref()
+            .map_or(self.final_statistics, |session| {
+                session.link.statistics.snapshot()
+            })
+    }
+
+    /// The smoothed round-trip time of the heartbeat's pings (RFC 6298, α = 1/8), or `None`
+    /// before the first pong (or with the heartbeat off).
+    pub fn round_trip_time(&self) -> Option<std::time::Duration> {
+        self.statistics().round_trip_time
+    }
+
+    /// Drops the connection's session, keeping its final counters.
+    fn end_session(&mut self) {
+        if let Some(session) = self.session.take() {
+            self.final_statistics = session.link.statistics.snapshot();
+        }
     }
 }

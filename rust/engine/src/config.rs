@@ -12,6 +12,10 @@ pub const DEFAULT_INBOUND_QUEUE_LIMIT: usize = 16 << 20;
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default for [`Config::close_timeout`]: 5 seconds.
 pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default for [`Config::heartbeat_interval`]: zero, no heartbeat (as Godot's `WebSocketPeer`).
+pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::ZERO;
+/// Default for [`Config::heartbeat_timeout`]: 10 seconds.
+pub const DEFAULT_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Limits, timeouts and TLS settings of one connection, read when it starts.
 ///
@@ -35,6 +39,18 @@ pub struct Config {
     pub close_timeout: Duration,
     /// Certificate checks for `wss://`.
     pub tls: TlsConfig,
+    /// Time between the pings the I/O thread sends while the connection is open; each pong
+    /// updates the smoothed round-trip time. Zero turns the heartbeat off.
+    /// Default [`DEFAULT_HEARTBEAT_INTERVAL`].
+    pub heartbeat_interval: Duration,
+    /// With the heartbeat on: time allowed after a ping for anything at all (a pong or any other
+    /// frame) to arrive before the connection is dropped as lost ([`Error::HeartbeatTimeout`],
+    /// unclean close). It does not run while reading is paused by
+    /// [`Config::inbound_queue_limit`]. Zero: never time out, only measure the round trip.
+    /// Default [`DEFAULT_HEARTBEAT_TIMEOUT`].
+    ///
+    /// [`Error::HeartbeatTimeout`]: crate::Error::HeartbeatTimeout
+    pub heartbeat_timeout: Duration,
 }
 
 impl Default for Config {
@@ -45,6 +61,8 @@ impl Default for Config {
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
             tls: TlsConfig::default(),
+            heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
+            heartbeat_timeout: DEFAULT_HEARTBEAT_TIMEOUT,
         }
     }
 }
@@ -77,6 +95,18 @@ impl Config {
     /// Sets [`Config::tls`].
     pub fn with_tls(mut self, tls: TlsConfig) -> Self {
         self.tls = tls;
+        self
+    }
+
+    /// Sets [`Config::heartbeat_interval`].
+    pub fn with_heartbeat_interval(mut self, interval: Duration) -> Self {
+        self.heartbeat_interval = interval;
+        self
+    }
+
+    /// Sets [`Config::heartbeat_timeout`].
+    pub fn with_heartbeat_timeout(mut self, timeout: Duration) -> Self {
+        self.heartbeat_timeout = timeout;
         self
     }
 }

@@ -15,9 +15,10 @@ use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tungstenite::{error::ProtocolError, error::SubProtocolError, WebSocket};
 
+use crate::heartbeat::{Beat, Heartbeat};
 use crate::link::{Incoming, Link, Outbound};
 use crate::transport::Transport;
-use crate::{Config, ConnectRequest, Error, Message};
+use crate::{Bytes, Config, ConnectRequest, Error, HandshakeResponse, Message, Statistics};
 
 /// Close code sent when the game frees a client that is still open ("going away").
 const CLOSE_GOING_AWAY: u16 = 1001;
@@ -43,7 +44,8 @@ enum Phase {
     },
     /// TLS and the HTTP upgrade are in flight.
     Upgrading {
-        handshake: MidHandshake<ClientHandshake<Transport>>,
+        // Boxed: it holds the whole transport, far larger than the other phases.
+        handshake: Box<MidHandshake<ClientHandshake<Transport>>>,
         peer: SocketAddr,
     },
     Open(Box<WebSocket<Transport>>),
@@ -64,12 +66,17 @@ pub(crate) struct Connection {
     outbound: VecDeque<Outbound>,
     /// When the current step (handshake or close handshake) must be over.
     deadline: Option<Instant>,
-    /// Set when `deadline` changed and the event loop has not scheduled it yet.
-    deadline_changed: bool,
+    /// The earliest wake-up the event loop has scheduled for this connection and not yet
+    /// delivered through [`Connection::deadline_passed`].
+    scheduled_wakeup: Option<Instant>,
     /// The code of the close frame we sent, if any.
     close_sent: Option<u16>,
     /// The code and reason of the close frame the server sent, if any.
     close_received: Option<(u16, String)>,
+    /// Pings while open, when the heartbeat is on.
+    heartbeat: Option<Heartbeat>,
+    /// Counted here and published to the link after each turn.
+    statistics: Statistics,
 }
 
 impl Connection {
@@ -81,9 +88,11 @@ impl Connection {
             phase: Phase::Resolving,
             outbound: VecDeque::new(),
             deadline: None,
-            deadline_changed: false,
+            scheduled_wakeup: None,
             close_sent: None,
             close_received: None,
+            heartbeat: None,
+            statistics: Statistics::default(),
         }
     }
 
@@ -158,18 +167,37 @@ impl Connection {
         matches!(self.phase, Phase::Finished)
     }
 
-    /// The deadline to schedule, if it changed since the last call.
+    /// The wake-up to schedule, when the next one (the step's deadline or the heartbeat's) is
+    /// earlier than any already scheduled. Later ones are scheduled once those came due, so an
+    /// idle connection has at most a couple of entries in the event loop's timer queue.
     pub(crate) fn take_new_deadline(&mut self) -> Option<Instant> {
-        if !std::mem::take(&mut self.deadline_changed) {
+        let heartbeat = self
+            .heartbeat
+            .as_ref()
+            .filter(|_| self.is_beating())
+            .map(Heartbeat::next_wakeup);
+        let wakeup = match (self.deadline, heartbeat) {
+            (Some(deadline), Some(heartbeat)) => deadline.min(heartbeat),
+            (deadline, heartbeat) => deadline.or(heartbeat)?,
+        };
+        if self
+            .scheduled_wakeup
+            .is_some_and(|scheduled| scheduled <= wakeup)
+        {
             return None;
         }
-        self.deadline
+        self.scheduled_wakeup = Some(wakeup);
+        Some(wakeup)
     }
 
-    /// A scheduled deadline came due; acts if it is still the current one.
+    /// A scheduled wake-up came due: acts on the step's deadline or the heartbeat if either is.
     pub(crate) fn deadline_passed(&mut self, at: Instant) {
-        if self.deadline != Some(at) {
-            return;
+        if self.scheduled_wakeup == Some(at) {
+            self.scheduled_wakeup = None;
+        }
+        let now = Instant::now();
+        if self.deadline.is_none_or(|deadline| deadline > now) {
+            return self.beat(now);
         }
         match self.phase {
             Phase::Resolving | Phase::Connecting { .. } | Phase::Upgrading { .. } => {
@@ -224,7 +252,9 @@ impl Connection {
             Phase::Connecting { tcp, addr, untried } => {
                 self.drive_connect(registry, id, tcp, addr, untried)
             }
-            Phase::Upgrading { handshake, peer } => self.drive_upgrade(handshake.handshake(), peer),
+            Phase::Upgrading { handshake, peer } => {
+                self.drive_upgrade((*handshake).handshake(), peer)
+            }
             Phase::Open(socket) => self.serve_open(socket),
             other => self.phase = other,
         }
@@ -308,7 +338,16 @@ impl Connection {
                     .unwrap_or_default()
                     .to_owned();
                 self.deadline = None;
+                let now = Instant::now();
+                self.heartbeat = Heartbeat::new(
+                    self.config.heartbeat_interval,
+                    self.config.heartbeat_timeout,
+                    now,
+                );
                 let tls = socket.get_ref().tls_info();
+                self.link.push(Incoming::HandshakeResponse(Box::new(
+                    HandshakeResponse::new(&response),
+                )));
                 self.link.push(Incoming::Opened {
                     protocol,
                     peer,
@@ -319,7 +358,10 @@ impl Connection {
                 self.serve_open(Box::new(socket));
             }
             Err(HandshakeError::Interrupted(handshake)) => {
-                self.phase = Phase::Upgrading { handshake, peer }
+                self.phase = Phase::Upgrading {
+                    handshake: Box::new(handshake),
+                    peer,
+                }
             }
             Err(HandshakeError::Failure(error)) => self.fail(self.handshake_error(error)),
         }
@@ -328,6 +370,8 @@ impl Connection {
     /// Drives an open connection and keeps it in `phase`, finishing it if it ended.
     fn serve_open(&mut self, mut socket: Box<WebSocket<Transport>>) {
         let ended = self.drive_open(&mut socket).err();
+        self.count_wire_bytes(socket.get_ref());
+        self.link.statistics.publish(&self.statistics);
         self.phase = Phase::Open(socket);
         if let Some(ending) = ended {
             self.finish(ending);
@@ -374,6 +418,8 @@ impl Connection {
                 match self.outbound.pop_front() {
                     Some(Outbound::Message(message)) => {
                         self.link.remove_outbound(message.len());
+                        self.statistics.messages_sent += 1;
+                        self.statistics.payload_bytes_sent += message.len() as u64;
                         batch += socket.get_mut().queue_message(message);
                     }
                     Some(Outbound::Close { code, reason }) => {
@@ -407,11 +453,14 @@ impl Connection {
                 return Ok(());
             }
             match socket.read() {
-                Ok(tungstenite::Message::Text(text)) => {
-                    self.link.push(Incoming::Message(Message::Text(text)))
-                }
-                Ok(tungstenite::Message::Binary(data)) => {
-                    self.link.push(Incoming::Message(Message::Binary(data)))
+                Ok(tungstenite::Message::Text(text)) => self.receive(Message::Text(text)),
+                Ok(tungstenite::Message::Binary(data)) => self.receive(Message::Binary(data)),
+                Ok(tungstenite::Message::Pong(payload)) => {
+                    if let Some(heartbeat) = &mut self.heartbeat {
+                        if let Some(rtt) = heartbeat.pong(&payload, Instant::now()) {
+                            self.statistics.round_trip_time = Some(rtt);
+                        }
+                    }
                 }
                 Ok(tungstenite::Message::Close(frame)) => {
                     let (code, reason) = frame
@@ -435,6 +484,74 @@ impl Connection {
                 Err(tungstenite::Error::Io(error))
                     if error.kind() == io::ErrorKind::Interrupted => {}
                 Err(error) => return Err(self.ending_from(error)),
+            }
+        }
+    }
+
+    fn receive(&mut self, message: Message) {
+        self.statistics.messages_received += 1;
+        self.statistics.payload_bytes_received += message.len() as u64;
+        self.link.push(Incoming::Message(message));
+    }
+
+    /// Takes the transport's byte counts; bytes received prove the server alive.
+    fn count_wire_bytes(&mut self, transport: &Transport) {
+        let (sent, received) = transport.wire_bytes();
+        if received != self.statistics.wire_bytes_received {
+            if let Some(heartbeat) = &mut self.heartbeat {
+                heartbeat.heard();
+            }
+        }
+        self.statistics.wire_bytes_sent = sent;
+        self.statistics.wire_bytes_received = received;
+    }
+
+    /// Whether the heartbeat runs: the connection is open and no close frame was exchanged
+    /// (from then on the close timeout applies).
+    fn is_beating(&self) -> bool {
+        matches!(self.phase, Phase::Open(_))
+            && self.close_sent.is_none()
+            && self.close_received.is_none()
+    }
+
+    /// Sends a ping or drops the connection when the heartbeat says so.
+    fn beat(&mut self, now: Instant) {
+        if !self.is_beating() {
+            return;
+        }
+        let Some(heartbeat) = &mut self.heartbeat else {
+            return;
+        };
+        if self.link.is_reading_paused() {
+            // The game holds the data back, not the server: the server counts as alive.
+            heartbeat.heard();
+        }
+        match heartbeat.poll(now) {
+            Beat::Wait => {}
+            Beat::TimedOut => self.finish(Ending {
+                clean: false,
+                error: Some(Error::HeartbeatTimeout {
+                    timeout: self.config.heartbeat_timeout,
+                }),
+            }),
+            Beat::Ping(payload) => {
+                let Phase::Open(mut socket) = std::mem::replace(&mut self.phase, Phase::Finished)
+                else {
+                    return;
+                };
+                let ping = tungstenite::Message::Ping(Bytes::copy_from_slice(&payload));
+                match socket.write(ping) {
+                    Ok(()) => {}
+                    // Waiting in tungstenite's buffer until the socket takes it.
+                    Err(tungstenite::Error::Io(error))
+                        if error.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(error) => {
+                        let ending = self.ending_from(error);
+                        self.phase = Phase::Open(socket);
+                        return self.finish(ending);
+                    }
+                }
+                self.serve_open(socket);
             }
         }
     }
@@ -505,14 +622,16 @@ impl Connection {
         use tungstenite::Error as E;
         let host = self.request.host().to_owned();
         match error {
-            E::Http(response) => Error::UpgradeRefused {
-                status: response.status().as_u16(),
-                reason: response
-                    .status()
-                    .canonical_reason()
-                    .unwrap_or_default()
-                    .to_owned(),
-            },
+            E::Http(response) => {
+                let response = HandshakeResponse::new(&response);
+                let error = Error::UpgradeRefused {
+                    status: response.status,
+                    reason: response.reason.clone(),
+                };
+                self.link
+                    .push(Incoming::HandshakeResponse(Box::new(response)));
+                error
+            }
             // tungstenite's word for TCP closing before the upgrade response was complete.
             E::Protocol(ProtocolError::HandshakeIncomplete) => Error::Handshake {
                 detail: "the server closed the connection before answering the upgrade".into(),
@@ -560,7 +679,6 @@ impl Connection {
 
     fn set_deadline(&mut self, at: Instant) {
         self.deadline = Some(at);
-        self.deadline_changed = true;
     }
 
     /// The attempt failed before the connection opened.

@@ -69,6 +69,8 @@ pub enum Error {
     ConnectionLost { detail: String },
     /// The server did not finish the close handshake within the close timeout.
     CloseTimeout { timeout: Duration },
+    /// Nothing arrived from the server within the heartbeat timeout after a ping.
+    HeartbeatTimeout { timeout: Duration },
 }
 
 impl fmt::Display for Error {
@@ -186,6 +188,12 @@ impl fmt::Display for Error {
             Error::CloseTimeout { timeout } => write!(
                 f,
                 "server did not finish the close handshake within {:.1} s (close timeout)",
+                timeout.as_secs_f64()
+            ),
+            Error::HeartbeatTimeout { timeout } => write!(
+                f,
+                "connection lost: the server sent nothing for {:.1} s after a ping \
+                 (heartbeat timeout)",
                 timeout.as_secs_f64()
             ),
         }

@@ -9,12 +9,15 @@ mod client;
 mod config;
 mod connection;
 mod error;
+mod handshake_response;
+mod heartbeat;
 mod link;
 mod message;
 pub mod multiplayer;
 mod reactor;
 mod request;
 mod resolver;
+mod statistics;
 mod transport;
 
 pub use client::{Client, Event, ReadyState, MAX_CLOSE_REASON_BYTES};
@@ -22,9 +25,12 @@ pub use config::{
     parse_pem_certificates, Config, TlsConfig, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT,
     DEFAULT_INBOUND_QUEUE_LIMIT, DEFAULT_MAX_MESSAGE_SIZE,
 };
+pub use config::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_HEARTBEAT_TIMEOUT};
 pub use error::Error;
+pub use handshake_response::{HandshakeResponse, MAX_HANDSHAKE_BODY_BYTES};
 pub use message::{Bytes, Message, Utf8Bytes};
 pub use reactor::shutdown;
 pub use request::ConnectRequest;
 pub use rustls::pki_types::CertificateDer;
+pub use statistics::Statistics;
 pub use transport::TlsInfo;

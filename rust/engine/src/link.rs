@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use crate::{Error, Message, TlsInfo};
+use crate::statistics::SharedStatistics;
+use crate::{Error, HandshakeResponse, Message, TlsInfo};
 
 /// Bytes charged per queued message on top of its payload, so a flood of tiny messages is bounded
 /// by the inbound limit too (roughly what a queued message costs in memory).
@@ -38,6 +39,8 @@ pub(crate) enum Incoming {
         error: Option<Error>,
     },
     Failed(Error),
+    /// The server's answer to the upgrade, just before `Opened` or `Failed`.
+    HandshakeResponse(Box<HandshakeResponse>),
 }
 
 /// The mailbox and counters of one connection.
@@ -57,6 +60,8 @@ pub(crate) struct Link {
     /// Set from the game's post that announced the outbox until the I/O thread takes it, so a
     /// burst of sends costs one command and one wake-up.
     outbox_announced: AtomicBool,
+    /// The traffic counters, published by the I/O thread.
+    pub(crate) statistics: SharedStatistics,
 }
 
 impl Link {
@@ -152,5 +157,10 @@ impl Link {
 
     pub(crate) fn outbound_bytes(&self) -> usize {
         self.outbound_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Whether the I/O thread stopped reading until the game takes messages.
+    pub(crate) fn is_reading_paused(&self) -> bool {
+        self.reading_paused.load(Ordering::SeqCst)
     }
 }

@@ -41,6 +41,9 @@ pub(crate) struct Transport {
     frames: VecDeque<Bytes>,
     /// Small frames being gathered into the next chunk of `frames`.
     gathered: Vec<u8>,
+    /// Bytes read from and written to the stream so far (before TLS), for the statistics.
+    wire_bytes_received: u64,
+    wire_bytes_sent: u64,
 }
 
 enum Stream {
@@ -59,6 +62,8 @@ impl Transport {
             stream,
             frames: VecDeque::new(),
             gathered: Vec::new(),
+            wire_bytes_received: 0,
+            wire_bytes_sent: 0,
         }
     }
 
@@ -108,6 +113,11 @@ impl Transport {
             Stream::Plain(tcp) => tcp,
             Stream::Tls(stream) => &mut stream.sock,
         }
+    }
+
+    /// Bytes written to the stream so far and bytes read from it (before TLS encryption).
+    pub(crate) fn wire_bytes(&self) -> (u64, u64) {
+        (self.wire_bytes_sent, self.wire_bytes_received)
     }
 
     /// Encodes `message` as one masked, unfragmented frame and queues it; the next write or
@@ -163,6 +173,7 @@ impl Transport {
             if written == 0 {
                 return Err(io::ErrorKind::WriteZero.into());
             }
+            self.wire_bytes_sent += written as u64;
             while written > 0 {
                 let Some(chunk) = self.frames.front_mut() else {
                     break;
@@ -195,10 +206,12 @@ fn apply_mask(data: &mut [u8], mask: [u8; 4]) {
 
 impl Read for Transport {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match &mut self.stream {
+        let read = match &mut self.stream {
             Stream::Plain(tcp) => tcp.read(buf),
             Stream::Tls(stream) => stream.read(buf),
-        }
+        }?;
+        self.wire_bytes_received += read as u64;
+        Ok(read)
     }
 }
 
@@ -206,10 +219,12 @@ impl Read for Transport {
 impl Write for Transport {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.write_frames()?;
-        match &mut self.stream {
+        let written = match &mut self.stream {
             Stream::Plain(tcp) => tcp.write(buf),
             Stream::Tls(stream) => stream.write(buf),
-        }
+        }?;
+        self.wire_bytes_sent += written as u64;
+        Ok(written)
     }
 
     fn flush(&mut self) -> io::Result<()> {
