@@ -32,6 +32,10 @@ What a connection does depends on its request path:
                               sends one text message: JSON {"found", "done", "messages",
                               "close_code", "close_reason"}; messages are "text:<text>" or
                               "binary:<length>"; then echoes
+  /refuse?status=N            refuses the upgrade with HTTP N (default 401), a header
+                              `WWW-Authenticate: Bearer realm="game"` and the body "token expired\n"
+  /deaf                       stops reading right after the handshake (pings stay unanswered) and
+                              keeps TCP open for 30 s
   anything else               refuses the upgrade with HTTP 404 Not Found
 """
 
@@ -61,6 +65,8 @@ PATHS = {
     "/strict_pings",
     "/record",
     "/received",
+    "/refuse",
+    "/deaf",
 }
 
 SUBPROTOCOL = "chat.v1"
@@ -211,6 +217,10 @@ async def handler(connection):
         await handle_record(connection, query)
     elif path == "/received":
         await handle_received(connection, query)
+    elif path == "/deaf":
+        connection.transport.pause_reading()
+        await asyncio.sleep(30)
+        connection.transport.abort()
 
 
 def select_subprotocol(connection, offered):
@@ -221,8 +231,13 @@ def select_subprotocol(connection, offered):
 
 
 def process_request(connection, request):
-    if urlsplit(request.path).path not in PATHS:
+    path, query = split_path(connection)
+    if path not in PATHS:
         return connection.respond(http.HTTPStatus.NOT_FOUND, "no such path\n")
+    if path == "/refuse":
+        response = connection.respond(int(query.get("status", "401")), "token expired\n")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="game"'
+        return response
     return None
 
 

@@ -80,6 +80,21 @@ pub struct RustWebSocketClient {
     /// Seconds allowed for the server to finish the close handshake (default 5).
     #[var]
     close_timeout: f64,
+    // --- Heartbeat ---
+    /// Seconds between the pings the client sends while the connection is open, from its
+    /// background thread (so they go on while the main thread is busy); each pong updates
+    /// [method get_round_trip_time]. [code]0[/code] (default) turns the heartbeat off. Applies to
+    /// the next connection.
+    #[var]
+    heartbeat_interval: f64,
+    /// With [member heartbeat_interval] set: seconds allowed after a ping for anything at all
+    /// (a pong or any message) to arrive from the server. Past it the connection is dropped as
+    /// lost: [signal connection_closed] with [code]false[/code] and a [method get_last_error]
+    /// saying so (default 10). It does not run while reading is paused by
+    /// [member inbound_queue_limit]. [code]0[/code]: never drop, only measure the round trip.
+    /// Applies to the next connection.
+    #[var]
+    heartbeat_timeout: f64,
 
     client: Client,
     /// The packet last returned by [method PacketPeer.get_packet]; Godot reads it through a
@@ -109,6 +124,8 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
             inbound_queue_limit: defaults.inbound_queue_limit as i64,
             handshake_timeout: defaults.handshake_timeout.as_secs_f64(),
             close_timeout: defaults.close_timeout.as_secs_f64(),
+            heartbeat_interval: defaults.heartbeat_interval.as_secs_f64(),
+            heartbeat_timeout: defaults.heartbeat_timeout.as_secs_f64(),
             client: Client::new(defaults),
             current_packet: None,
             last_error: String::new(),
@@ -608,6 +625,96 @@ impl RustWebSocketClient {
     }
 }
 
+// --- Round-trip time, handshake response and statistics ---
+#[godot_api(secondary)]
+impl RustWebSocketClient {
+    /// The smoothed round-trip time of the heartbeat's pings in seconds (as TCP's SRTT,
+    /// RFC 6298: each pong moves it 1/8 of the way to the new sample), or [code]0.0[/code] before
+    /// the first pong. Needs [member heartbeat_interval]. Only the pong answering one of this
+    /// client's pings counts; pongs the server sends on its own are ignored.
+    #[func]
+    fn get_round_trip_time(&self) -> f64 {
+        self.client
+            .round_trip_time()
+            .map_or(0.0, |rtt| rtt.as_secs_f64())
+    }
+
+    /// The HTTP status the server answered the last upgrade request with: [code]101[/code] once
+    /// open, or the refusal's status (e.g. [code]401[/code]) after [signal connection_error];
+    /// [code]0[/code] when no answer came (e.g. the connection was refused).
+    #[func]
+    fn get_handshake_response_status(&self) -> i64 {
+        self.client
+            .handshake_response()
+            .map_or(0, |response| i64::from(response.status))
+    }
+
+    /// The headers of the server's answer to the last upgrade request, one
+    /// [code]"name: value"[/code] line per header (names in lower case), as
+    /// [method HTTPClient.get_response_headers] gives them; empty when no answer came.
+    #[func]
+    fn get_handshake_response_headers(&self) -> PackedStringArray {
+        self.client
+            .handshake_response()
+            .map(|response| {
+                response
+                    .headers
+                    .iter()
+                    .map(|(name, value)| GString::from(&format!("{name}: {value}")))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The start of the body of a refused upgrade (e.g. the server's explanation of a 401):
+    /// what arrived with the response head, at most 4 KiB. Empty once open or when no answer
+    /// came. [code]get_string_from_utf8()[/code] reads a text body.
+    #[func]
+    fn get_handshake_response_body(&self) -> PackedByteArray {
+        self.client
+            .handshake_response()
+            .map(|response| PackedByteArray::from(&response.body[..]))
+            .unwrap_or_default()
+    }
+
+    /// What the current (or last) connection carried since [method connect_to_url], live while
+    /// it is open and kept after it ended:
+    /// [code]messages_sent[/code], [code]messages_received[/code] (messages);
+    /// [code]payload_bytes_sent[/code], [code]payload_bytes_received[/code] (bytes of the
+    /// messages themselves); [code]wire_bytes_sent[/code], [code]wire_bytes_received[/code]
+    /// (bytes of the WebSocket stream: the HTTP upgrade and every frame with its header, after
+    /// compression and before TLS encryption); [code]compression_ratio[/code] (payload bytes per
+    /// wire byte, both directions: below 1 without compression, [code]0.0[/code] before any
+    /// byte); [code]round_trip_time[/code] (seconds, as [method get_round_trip_time]).
+    #[func]
+    fn get_statistics(&self) -> VarDictionary {
+        let statistics = self.client.statistics();
+        let mut dictionary = VarDictionary::new();
+        let counters = [
+            ("messages_sent", statistics.messages_sent),
+            ("messages_received", statistics.messages_received),
+            ("payload_bytes_sent", statistics.payload_bytes_sent),
+            ("payload_bytes_received", statistics.payload_bytes_received),
+            ("wire_bytes_sent", statistics.wire_bytes_sent),
+            ("wire_bytes_received", statistics.wire_bytes_received),
+        ];
+        for (key, value) in counters {
+            dictionary.set(key, i64::try_from(value).unwrap_or(i64::MAX));
+        }
+        dictionary.set(
+            "compression_ratio",
+            statistics.compression_ratio().unwrap_or(0.0),
+        );
+        dictionary.set(
+            "round_trip_time",
+            statistics
+                .round_trip_time
+                .map_or(0.0, |rtt| rtt.as_secs_f64()),
+        );
+        dictionary
+    }
+}
+
 impl RustWebSocketClient {
     fn has_listeners(&self, signal: &str) -> bool {
         !self.base().get_signal_connection_list(signal).is_empty()
@@ -689,7 +796,9 @@ impl RustWebSocketClient {
             .with_inbound_queue_limit(clamp_to_usize(self.inbound_queue_limit))
             .with_handshake_timeout(seconds(self.handshake_timeout))
             .with_close_timeout(seconds(self.close_timeout))
-            .with_tls(tls))
+            .with_tls(tls)
+            .with_heartbeat_interval(seconds_or_zero(self.heartbeat_interval))
+            .with_heartbeat_timeout(seconds_or_zero(self.heartbeat_timeout)))
     }
 }
 
@@ -725,6 +834,15 @@ fn clamp_to_usize(value: i64) -> usize {
 
 fn seconds(value: f64) -> Duration {
     Duration::try_from_secs_f64(value.max(0.001)).unwrap_or(Duration::MAX)
+}
+
+/// `value` seconds, where 0 or less means zero (off).
+fn seconds_or_zero(value: f64) -> Duration {
+    if value > 0.0 {
+        seconds(value)
+    } else {
+        Duration::ZERO
+    }
 }
 
 /// A message's payload as GDScript sees it: a String for text, a PackedByteArray for binary.
