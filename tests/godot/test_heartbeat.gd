@@ -99,3 +99,28 @@ func test_statistics_count_the_messages_exchanged() -> void:
 	assert_true(ended["wire_bytes_sent"] > live["wire_bytes_sent"], "the close frame is counted")
 	assert_eq(ended.keys(), ["messages_sent", "messages_received", "payload_bytes_sent", "payload_bytes_received", "wire_bytes_sent", "wire_bytes_received", "compression_ratio", "round_trip_time"], "keys")
 	note("statistics: %s" % ended)
+
+
+func test_statistics_as_performance_monitors() -> void:
+	var ws := await open(py_url("/echo"))
+	if not ws.is_open():
+		return
+	var category := unique_id("rws")
+	assert_eq(error_string(ws.client.add_performance_monitors(category)), error_string(OK), "add_performance_monitors()")
+	var received_id := category + "/messages_received"
+	assert_true(Performance.has_custom_monitor(received_id), "monitor %s added" % received_id)
+	ws.client.send_text("counted")
+	await wait_for(func(): return ws.payloads.size() >= 1)
+	assert_eq(Performance.get_custom_monitor(received_id), 1, "monitor value")
+	assert_eq(Performance.get_custom_monitor(category + "/payload_bytes_sent"), 7, "payload_bytes_sent monitor")
+	var other := make_client()
+	assert_eq(error_string(other.add_performance_monitors(category)), error_string(ERR_ALREADY_EXISTS), "same category on a second client")
+	ws.client.remove_performance_monitors()
+	assert_true(not Performance.has_custom_monitor(received_id), "removed by remove_performance_monitors()")
+	# A freed client takes its monitors with it.
+	var lone := RustWebSocketClient.new()
+	var lone_category := unique_id("rws-freed")
+	lone.add_performance_monitors(lone_category)
+	assert_true(Performance.has_custom_monitor(lone_category + "/wire_bytes_sent"), "monitors of the second client added")
+	lone = null
+	assert_true(not Performance.has_custom_monitor(lone_category + "/wire_bytes_sent"), "monitors removed when the client is freed")

@@ -516,6 +516,17 @@ impl Connection {
 
     /// Sends a ping or drops the connection when the heartbeat says so.
     fn beat(&mut self, now: Instant) {
+        let due = self
+            .heartbeat
+            .as_ref()
+            .is_some_and(|heartbeat| heartbeat.next_wakeup() <= now);
+        if !due || !self.is_beating() {
+            return;
+        }
+        if let Phase::Open(socket) = std::mem::replace(&mut self.phase, Phase::Finished) {
+            // Takes in what already arrived, so it is not taken for an answer to a ping sent now.
+            self.serve_open(socket);
+        }
         if !self.is_beating() {
             return;
         }

@@ -104,3 +104,43 @@ fn the_heartbeat_is_off_by_default() {
     assert_eq!(receive(&mut client, 1), vec![Message::from("ping?")]);
     assert_eq!(client.round_trip_time(), None);
 }
+
+#[test]
+fn a_game_that_stopped_reading_is_not_taken_for_a_dead_server() {
+    // The server sends more than the inbound limit at once, then waits: the client pauses
+    // reading until the game takes messages, so the server's pongs stay unread meanwhile.
+    const MESSAGES: usize = 64;
+    let server = serve(no_protocol, |mut socket, _| {
+        for _ in 0..MESSAGES {
+            if socket.send(Frame::binary(vec![1u8; 1024])).is_err() {
+                return;
+            }
+        }
+        loop {
+            if socket.read().is_err() {
+                return;
+            }
+        }
+    });
+    let config = Config::default()
+        .with_inbound_queue_limit(4 * 1024)
+        .with_heartbeat_interval(Duration::from_millis(20))
+        .with_heartbeat_timeout(Duration::from_millis(100));
+    let mut client = Client::new(config);
+    client
+        .connect(ConnectRequest::new(&format!("ws://{server}")).unwrap())
+        .unwrap();
+    open(&mut client);
+    // Many heartbeat timeouts long, the game takes nothing.
+    thread::sleep(Duration::from_secs(1));
+    let events: Vec<Event> = std::iter::from_fn(|| client.poll_event()).collect();
+    assert!(
+        !events
+            .iter()
+            .any(|event| matches!(event, Event::Closed { .. })),
+        "closed while the game was not reading: {:?}",
+        client.last_error().map(ToString::to_string)
+    );
+    assert_eq!(receive(&mut client, MESSAGES).len(), MESSAGES);
+    assert_eq!(client.state(), ReadyState::Open);
+}

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use godot::classes::multiplayer_peer::{ConnectionStatus, TransferMode};
 use godot::classes::{
-    FileAccess, IMultiplayerPeerExtension, MultiplayerPeerExtension, X509Certificate,
+    FileAccess, IMultiplayerPeerExtension, MultiplayerPeerExtension, Performance, X509Certificate,
 };
 use godot::global::Error as GodotError;
 use godot::prelude::*;
@@ -13,7 +13,7 @@ use godot_core::meta::RawPtr;
 use rust_websocket_engine::multiplayer::{parse_assigned_peer_id, SERVER_PEER_ID};
 use rust_websocket_engine::{
     parse_pem_certificates, Client, Config, ConnectRequest, Error, Event, Message, ReadyState,
-    TlsConfig,
+    Statistics, TlsConfig,
 };
 
 /// A WebSocket client for any RFC 6455 server, with TLS by rustls, no 64 KiB message ceiling, no
@@ -109,6 +109,8 @@ pub struct RustWebSocketClient {
     peer_id_deadline: Option<Instant>,
     transfer_channel: i32,
     transfer_mode: TransferMode,
+    /// The ids of the Performance monitors this client added, removed when it is freed.
+    performance_monitors: Vec<StringName>,
     base: Base<MultiplayerPeerExtension>,
 }
 
@@ -134,6 +136,7 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
             peer_id_deadline: None,
             transfer_channel: 0,
             transfer_mode: TransferMode::RELIABLE,
+            performance_monitors: Vec::new(),
             base,
         }
     }
@@ -688,31 +691,107 @@ impl RustWebSocketClient {
     /// byte); [code]round_trip_time[/code] (seconds, as [method get_round_trip_time]).
     #[func]
     fn get_statistics(&self) -> VarDictionary {
-        let statistics = self.client.statistics();
         let mut dictionary = VarDictionary::new();
-        let counters = [
-            ("messages_sent", statistics.messages_sent),
-            ("messages_received", statistics.messages_received),
-            ("payload_bytes_sent", statistics.payload_bytes_sent),
-            ("payload_bytes_received", statistics.payload_bytes_received),
-            ("wire_bytes_sent", statistics.wire_bytes_sent),
-            ("wire_bytes_received", statistics.wire_bytes_received),
-        ];
-        for (key, value) in counters {
-            dictionary.set(key, i64::try_from(value).unwrap_or(i64::MAX));
+        for (key, value) in statistics_entries(&self.client.statistics()) {
+            dictionary.set(key, &value);
         }
-        dictionary.set(
+        dictionary
+    }
+
+    /// One entry of [method get_statistics] by its key, or [code]null[/code] for an unknown key.
+    /// The [Performance] monitors call it.
+    #[func]
+    fn get_statistic(&self, key: GString) -> Variant {
+        let key = key.to_string();
+        statistics_entries(&self.client.statistics())
+            .into_iter()
+            .find(|(name, _)| *name == key)
+            .map_or(Variant::nil(), |(_, value)| value)
+    }
+
+    /// Shows every entry of [method get_statistics] in the editor debugger's Monitors tab, as
+    /// [Performance] custom monitors named [code]<category>/<key>[/code] (e.g.
+    /// [code]"RustWebSocket/messages_received"[/code]). They are removed when the client is freed
+    /// or by [method remove_performance_monitors], and replace those this client added before.
+    /// Give each client its own [param category]: returns [constant ERR_ALREADY_EXISTS] (and
+    /// adds nothing) when one of the names is taken.
+    #[func]
+    fn add_performance_monitors(
+        &mut self,
+        #[opt(default = "RustWebSocket")] category: GString,
+    ) -> GodotError {
+        self.remove_performance_monitors();
+        let keys = statistics_entries(&Statistics::default()).map(|(key, _)| key);
+        let ids: Vec<StringName> = keys
+            .iter()
+            .map(|key| StringName::from(&format!("{category}/{key}")))
+            .collect();
+        let mut performance = Performance::singleton();
+        if let Some(taken) = ids.iter().find(|id| performance.has_custom_monitor(*id)) {
+            self.last_error = format!("a Performance monitor named {taken} already exists");
+            return GodotError::ERR_ALREADY_EXISTS;
+        }
+        let reader = Callable::from_object_method(&self.to_gd(), "get_statistic");
+        for (id, key) in ids.iter().zip(keys) {
+            let arguments: VarArray = [key.to_variant()].into_iter().collect();
+            performance
+                .add_custom_monitor_ex(id, &reader)
+                .arguments(&arguments)
+                .done();
+        }
+        self.performance_monitors = ids;
+        GodotError::OK
+    }
+
+    /// Removes the monitors [method add_performance_monitors] added, if any.
+    #[func]
+    fn remove_performance_monitors(&mut self) {
+        if self.performance_monitors.is_empty() {
+            return;
+        }
+        let mut performance = Performance::singleton();
+        for id in self.performance_monitors.drain(..) {
+            if performance.has_custom_monitor(&id) {
+                performance.remove_custom_monitor(&id);
+            }
+        }
+    }
+}
+
+impl Drop for RustWebSocketClient {
+    /// A freed client takes its Performance monitors with it, so the debugger never calls a
+    /// freed object.
+    fn drop(&mut self) {
+        self.remove_performance_monitors();
+    }
+}
+
+/// The entries of [method get_statistics], in order: counters as ints, ratio and round-trip
+/// time (seconds) as floats, 0 when not known yet.
+fn statistics_entries(statistics: &Statistics) -> [(&'static str, Variant); 8] {
+    let count = |value: u64| i64::try_from(value).unwrap_or(i64::MAX).to_variant();
+    [
+        ("messages_sent", count(statistics.messages_sent)),
+        ("messages_received", count(statistics.messages_received)),
+        ("payload_bytes_sent", count(statistics.payload_bytes_sent)),
+        (
+            "payload_bytes_received",
+            count(statistics.payload_bytes_received),
+        ),
+        ("wire_bytes_sent", count(statistics.wire_bytes_sent)),
+        ("wire_bytes_received", count(statistics.wire_bytes_received)),
+        (
             "compression_ratio",
-            statistics.compression_ratio().unwrap_or(0.0),
-        );
-        dictionary.set(
+            statistics.compression_ratio().unwrap_or(0.0).to_variant(),
+        ),
+        (
             "round_trip_time",
             statistics
                 .round_trip_time
-                .map_or(0.0, |rtt| rtt.as_secs_f64()),
-        );
-        dictionary
-    }
+                .map_or(0.0, |rtt| rtt.as_secs_f64())
+                .to_variant(),
+        ),
+    ]
 }
 
 impl RustWebSocketClient {
