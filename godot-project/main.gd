@@ -112,7 +112,8 @@ func _on_server_close_request(code: int, reason: String) -> void:
 func _on_connection_closed(was_clean_close: bool) -> void:
 	_say("closed (clean: %s, code %d)" % [was_clean_close, socket.get_close_code()])
 	var stats := socket.get_statistics()
-	_say("sent %d messages, received %d (%d payload / %d wire bytes in), round trip %.2f ms" % [stats.messages_sent, stats.messages_received, stats.payload_bytes_received, stats.wire_bytes_received, socket.get_round_trip_time() * 1000.0])
+	var rtt := "%.2f ms" % (stats.round_trip_time * 1000.0) if stats.round_trip_time > 0.0 else "not measured (no pong yet)"
+	_say("sent %d messages, received %d (%d payload / %d wire bytes in), round trip %s" % [stats.messages_sent, stats.messages_received, stats.payload_bytes_received, stats.wire_bytes_received, rtt])
 	_connect_button.text = "Connect"
 	if _script_step > 0:
 		_finish_headless_session(was_clean_close)
