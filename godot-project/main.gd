@@ -34,6 +34,7 @@ func _ready() -> void:
 	if err != OK:
 		_say("could not start the local echo server on port %d (error %d)" % [ECHO_PORT, err])
 	_url.text = ("wss://localhost:%d" if tls_options else "ws://127.0.0.1:%d") % ECHO_PORT
+	socket.heartbeat_interval = 1.0  # pings the server every second; measures the round trip
 	socket.connection_established.connect(_on_connection_established)
 	socket.message_received.connect(_on_message_received)
 	socket.server_close_request.connect(_on_server_close_request)
@@ -118,6 +119,9 @@ func _on_server_close_request(code: int, reason: String) -> void:
 
 func _on_connection_closed(was_clean_close: bool) -> void:
 	_say("closed (clean: %s, code %d)" % [was_clean_close, socket.get_close_code()])
+	var stats := socket.get_statistics()
+	var rtt := "%.2f ms" % (stats.round_trip_time * 1000.0) if stats.round_trip_time > 0.0 else "not measured (no pong yet)"
+	_say("sent %d messages, received %d (%d payload / %d wire bytes in), round trip %s" % [stats.messages_sent, stats.messages_received, stats.payload_bytes_received, stats.wire_bytes_received, rtt])
 	_connect_button.text = "Connect"
 	if _script_step > 0:
 		_finish_headless_session(was_clean_close)

@@ -63,6 +63,7 @@ func test_dropped_connection_reconnects_and_messages_flow_again() -> void:
 	assert_true(typeof(reconnecting[1]) == TYPE_FLOAT and reconnecting[1] >= 0.025 and reconnecting[1] <= 0.05, "reconnecting delay is between half and all of reconnect_delay_initial: %s" % show(reconnecting[1]))
 	assert_eq(ws.client.get_ready_state(), RustWebSocketClient.STATE_OPEN, "state after reconnecting")
 	assert_eq(ws.client.get_reconnect_count(), 1, "get_reconnect_count()")
+	assert_eq(ws.client.get_statistics()["reconnects"], 1, "get_statistics()[\"reconnects\"]")
 	assert_eq(ws.client.send_text("after the drop"), OK, "send_text() once reconnected")
 	if not await wait_for(func(): return ws.client.get_available_packet_count() >= 2):
 		fail("the echo did not arrive (queued: %d)" % ws.client.get_available_packet_count())

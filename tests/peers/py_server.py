@@ -50,6 +50,10 @@ What a connection does depends on its request path:
                               made by Python's random.Random(S); then the text "digests <JSON list
                               of "<kind>:<bytes>:<SHA-256 hex>">"; then waits for the client to
                               close
+  /refuse?status=N            refuses the upgrade with HTTP N (default 401), a header
+                              `WWW-Authenticate: Bearer realm="game"` and the body "token expired\n"
+  /deaf                       stops reading right after the handshake (pings stay unanswered) and
+                              keeps TCP open for 30 s
   anything else               refuses the upgrade with HTTP 404 Not Found
 """
 
@@ -90,6 +94,8 @@ PATHS = {
     "/received",
     "/digest",
     "/random",
+    "/refuse",
+    "/deaf",
 }
 
 SUBPROTOCOL = "chat.v1"
@@ -301,6 +307,10 @@ async def handler(connection):
             pass
     elif path == "/random":
         await handle_random(connection, query)
+    elif path == "/deaf":
+        connection.transport.pause_reading()
+        await asyncio.sleep(30)
+        connection.transport.abort()
 
 
 def select_subprotocol(connection, offered):
@@ -325,11 +335,15 @@ def deflate_factory(options):
 
 
 def process_request(connection, request):
-    if urlsplit(request.path).path not in PATHS:
+    path, query = split_path(connection)
+    if path not in PATHS:
         return connection.respond(http.HTTPStatus.NOT_FOUND, "no such path\n")
-    _, query = split_path(connection)
     if "deflate" in query:
         connection.protocol.available_extensions = deflate_factory(query["deflate"])
+    if path == "/refuse":
+        response = connection.respond(int(query.get("status", "401")), "token expired\n")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="game"'
+        return response
     return None
 
 

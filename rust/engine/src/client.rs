@@ -10,7 +10,7 @@ use crate::deflate::{CompressionCounters, CompressionTotals};
 use crate::link::{Incoming, Link, Outbound};
 use crate::reactor::{self, Command, Reactor};
 use crate::reconnect::{Decision, Ending, Reconnector};
-use crate::{Config, ConnectRequest, Error, Message, TlsInfo};
+use crate::{Config, ConnectRequest, Error, HandshakeResponse, Message, Statistics, TlsInfo};
 
 /// Close code for a protocol error, sent by [`Client::fail`].
 const CLOSE_PROTOCOL_ERROR: u16 = 1002;
@@ -97,6 +97,10 @@ pub struct Client {
     closed_by_game: bool,
     /// The proxy (`host:port`) the current connection goes through, if any.
     proxy: Option<String>,
+    /// The server's answer to the last upgrade request.
+    handshake_response: Option<HandshakeResponse>,
+    /// The counters of the last connection, kept when it ended.
+    final_statistics: Statistics,
 }
 
 /// The live connection behind a client. Dropping it releases the connection on the I/O thread.
@@ -153,6 +157,8 @@ impl Client {
             follow_up: None,
             closed_by_game: false,
             proxy: None,
+            handshake_response: None,
+            final_statistics: Statistics::default(),
         }
     }
 
@@ -211,6 +217,8 @@ impl Client {
         self.close_code = None;
         self.close_reason.clear();
         self.last_error = None;
+        self.handshake_response = None;
+        self.final_statistics = Statistics::default();
         self.state = ReadyState::Connecting;
         let inbound_queue_limit = config.inbound_queue_limit;
         self.proxy = proxy.as_ref().map(|proxy| proxy.address());
@@ -419,7 +427,7 @@ impl Client {
                 if error.is_some() {
                     self.last_error = error;
                 }
-                self.session = None;
+                self.end_session();
                 self.after_ending(Ending::Dropped { close_code: code });
                 Event::Closed { clean }
             }
@@ -429,7 +437,7 @@ impl Client {
                 let opened = self.state != ReadyState::Connecting;
                 self.state = ReadyState::Closed;
                 self.last_error = Some(error);
-                self.session = None;
+                self.end_session();
                 if opened {
                     self.after_ending(Ending::Dropped { close_code: None });
                     Event::Closed { clean: false }
@@ -437,6 +445,10 @@ impl Client {
                     self.after_ending(Ending::AttemptFailed);
                     Event::Failed
                 }
+            }
+            Incoming::HandshakeResponse(response) => {
+                self.handshake_response = Some(*response);
+                return self.poll_event();
             }
         })
     }
@@ -547,6 +559,7 @@ impl Client {
         let Some(session) = self.session.take() else {
             return;
         };
+        self.final_statistics = session.link.statistics.snapshot();
         // A panic is a bug that would likely strike again: no auto-reconnect.
         self.closed_by_game = true;
         session.link.drain_into(&mut self.incoming);
@@ -556,6 +569,36 @@ impl Client {
             .any(|item| matches!(item, Incoming::Closed { .. } | Incoming::Failed(_)));
         if !ending_queued {
             self.incoming.push_back(Incoming::Failed(error));
+        }
+    }
+
+    /// The server's HTTP answer to the last upgrade request, once the game has polled the
+    /// connection's opening or failure: 101 and its headers, or a refusal's status, headers and
+    /// body. `None` when no answer came (e.g. the TCP connect failed).
+    pub fn handshake_response(&self) -> Option<&HandshakeResponse> {
+        self.handshake_response.as_ref()
+    }
+
+    /// The traffic counters and round-trip time of the current or last connection, counted from
+    /// its [`connect`](Client::connect); live while it is open, kept once it ended.
+    pub fn statistics(&self) -> Statistics {
+        self.session
+            .as_ref()
+            .map_or(self.final_statistics, |session| {
+                session.link.statistics.snapshot()
+            })
+    }
+
+    /// The smoothed round-trip time of the heartbeat's pings (RFC 6298, α = 1/8), or `None`
+    /// before the first pong (or with the heartbeat off).
+    pub fn round_trip_time(&self) -> Option<std::time::Duration> {
+        self.statistics().round_trip_time
+    }
+
+    /// Drops the connection's session, keeping its final counters.
+    fn end_session(&mut self) {
+        if let Some(session) = self.session.take() {
+            self.final_statistics = session.link.statistics.snapshot();
         }
     }
 }

@@ -17,6 +17,10 @@ pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default for [`Config::connect_timeout`]: 5 seconds.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default for [`Config::heartbeat_interval`]: zero, no heartbeat (as Godot's `WebSocketPeer`).
+pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::ZERO;
+/// Default for [`Config::heartbeat_timeout`]: 10 seconds.
+pub const DEFAULT_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Limits, timeouts and TLS settings of one connection, read when it starts.
 ///
@@ -52,6 +56,18 @@ pub struct Config {
     /// from [`MIN_COMPRESSED_MESSAGE_BYTES`](crate::MIN_COMPRESSED_MESSAGE_BYTES) on are sent
     /// compressed and compressed messages are inflated, unseen by the game. Default `true`.
     pub compression: bool,
+    /// Time between the pings the I/O thread sends while the connection is open; each pong
+    /// updates the smoothed round-trip time. Zero turns the heartbeat off.
+    /// Default [`DEFAULT_HEARTBEAT_INTERVAL`].
+    pub heartbeat_interval: Duration,
+    /// With the heartbeat on: time allowed after a ping for anything at all (a pong or any other
+    /// frame) to arrive before the connection is dropped as lost ([`Error::HeartbeatTimeout`],
+    /// unclean close). It does not run while reading is paused by
+    /// [`Config::inbound_queue_limit`]. Zero: never time out, only measure the round trip.
+    /// Default [`DEFAULT_HEARTBEAT_TIMEOUT`].
+    ///
+    /// [`Error::HeartbeatTimeout`]: crate::Error::HeartbeatTimeout
+    pub heartbeat_timeout: Duration,
 }
 
 impl Default for Config {
@@ -66,6 +82,8 @@ impl Default for Config {
             proxy: ProxySetting::default(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             compression: true,
+            heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
+            heartbeat_timeout: DEFAULT_HEARTBEAT_TIMEOUT,
         }
     }
 }
@@ -122,6 +140,18 @@ impl Config {
     /// Sets [`Config::compression`].
     pub fn with_compression(mut self, compression: bool) -> Self {
         self.compression = compression;
+        self
+    }
+
+    /// Sets [`Config::heartbeat_interval`].
+    pub fn with_heartbeat_interval(mut self, interval: Duration) -> Self {
+        self.heartbeat_interval = interval;
+        self
+    }
+
+    /// Sets [`Config::heartbeat_timeout`].
+    pub fn with_heartbeat_timeout(mut self, timeout: Duration) -> Self {
+        self.heartbeat_timeout = timeout;
         self
     }
 }

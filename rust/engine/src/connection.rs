@@ -18,10 +18,11 @@ use tungstenite::{error::ProtocolError, error::SubProtocolError, WebSocket};
 
 use crate::deflate::{self, InvalidCompressedData};
 use crate::dialer::{addresses_without_resolver, DialFailure, Dialer, Dialing};
+use crate::heartbeat::{Beat, Heartbeat};
 use crate::link::{Incoming, Link, Outbound};
 use crate::proxy::Tunnel;
 use crate::transport::Transport;
-use crate::{Config, ConnectRequest, Error, Message};
+use crate::{Bytes, Config, ConnectRequest, Error, HandshakeResponse, Message, Statistics};
 
 /// Close code sent when the game frees a client that is still open ("going away").
 const CLOSE_GOING_AWAY: u16 = 1001;
@@ -49,7 +50,8 @@ enum Phase {
     },
     /// TLS and the HTTP upgrade are in flight.
     Upgrading {
-        handshake: MidHandshake<ClientHandshake<Transport>>,
+        // Boxed: it holds the whole transport, far larger than the other phases.
+        handshake: Box<MidHandshake<ClientHandshake<Transport>>>,
         peer: SocketAddr,
     },
     Open(Box<WebSocket<Transport>>),
@@ -76,6 +78,10 @@ pub(crate) struct Connection {
     close_sent: Option<u16>,
     /// The code and reason of the close frame the server sent, if any.
     close_received: Option<(u16, String)>,
+    /// Pings while open, when the heartbeat is on.
+    heartbeat: Option<Heartbeat>,
+    /// Counted here and published to the link after each turn.
+    statistics: Statistics,
 }
 
 impl Connection {
@@ -90,6 +96,8 @@ impl Connection {
             scheduled_wake: None,
             close_sent: None,
             close_received: None,
+            heartbeat: None,
+            statistics: Statistics::default(),
         }
     }
 
@@ -206,14 +214,24 @@ impl Connection {
         matches!(self.phase, Phase::Finished)
     }
 
-    /// The next wake-up to schedule (the deadline or a dialing timer), if it changed since the
-    /// last call.
+    /// The next wake-up to schedule (the deadline, a dialing timer or the heartbeat), if it
+    /// changed since the last call.
     pub(crate) fn take_new_deadline(&mut self) -> Option<Instant> {
         let dial_timer = match &self.phase {
             Phase::Connecting(dialer) => dialer.next_timer(),
             _ => None,
         };
-        let wake = self.deadline.into_iter().chain(dial_timer).min();
+        let heartbeat = self
+            .heartbeat
+            .as_ref()
+            .filter(|_| self.is_beating())
+            .map(Heartbeat::next_wakeup);
+        let wake = self
+            .deadline
+            .into_iter()
+            .chain(dial_timer)
+            .chain(heartbeat)
+            .min();
         if wake == self.scheduled_wake {
             return None;
         }
@@ -222,7 +240,7 @@ impl Connection {
     }
 
     /// A scheduled wake-up came due at `at`: runs the dialing timers, then acts if the deadline
-    /// has passed.
+    /// has passed, else lets the heartbeat act.
     pub(crate) fn deadline_passed(&mut self, registry: &Registry, at: Instant) {
         if matches!(self.phase, Phase::Connecting(_)) {
             if let Phase::Connecting(dialer) = std::mem::replace(&mut self.phase, Phase::Finished) {
@@ -230,7 +248,7 @@ impl Connection {
             }
         }
         if self.deadline.is_none_or(|deadline| deadline > at) {
-            return;
+            return self.beat(Instant::now());
         }
         match self.phase {
             Phase::Resolving
@@ -288,7 +306,9 @@ impl Connection {
         match std::mem::replace(&mut self.phase, Phase::Finished) {
             Phase::Connecting(dialer) => self.dialed(dialer.advance(registry, Instant::now())),
             Phase::Tunneling { tcp, tunnel, peer } => self.drive_tunnel(tcp, tunnel, peer),
-            Phase::Upgrading { handshake, peer } => self.drive_upgrade(handshake.handshake(), peer),
+            Phase::Upgrading { handshake, peer } => {
+                self.drive_upgrade((*handshake).handshake(), peer)
+            }
             Phase::Open(socket) => self.serve_open(socket),
             other => self.phase = other,
         }
@@ -371,7 +391,16 @@ impl Connection {
                     .unwrap_or_default()
                     .to_owned();
                 self.deadline = None;
+                let now = Instant::now();
+                self.heartbeat = Heartbeat::new(
+                    self.config.heartbeat_interval,
+                    self.config.heartbeat_timeout,
+                    now,
+                );
                 let tls = socket.get_ref().tls_info();
+                self.link.push(Incoming::HandshakeResponse(Box::new(
+                    HandshakeResponse::new(&response),
+                )));
                 self.link.push(Incoming::Opened {
                     protocol,
                     peer,
@@ -383,7 +412,10 @@ impl Connection {
                 self.serve_open(Box::new(socket));
             }
             Err(HandshakeError::Interrupted(handshake)) => {
-                self.phase = Phase::Upgrading { handshake, peer }
+                self.phase = Phase::Upgrading {
+                    handshake: Box::new(handshake),
+                    peer,
+                }
             }
             Err(HandshakeError::Failure(error)) => self.fail(self.handshake_error(error)),
         }
@@ -392,6 +424,8 @@ impl Connection {
     /// Drives an open connection and keeps it in `phase`, finishing it if it ended.
     fn serve_open(&mut self, mut socket: Box<WebSocket<Transport>>) {
         let ended = self.drive_open(&mut socket).err();
+        self.count_wire_bytes(socket.get_ref());
+        self.link.statistics.publish(&self.statistics);
         self.phase = Phase::Open(socket);
         if let Some(ending) = ended {
             self.finish(ending);
@@ -438,6 +472,8 @@ impl Connection {
                 match self.outbound.pop_front() {
                     Some(Outbound::Message(message)) => {
                         self.link.remove_outbound(message.len());
+                        self.statistics.messages_sent += 1;
+                        self.statistics.payload_bytes_sent += message.len() as u64;
                         batch += socket.get_mut().queue_message(message);
                     }
                     Some(Outbound::Close { code, reason }) => {
@@ -471,11 +507,14 @@ impl Connection {
                 return Ok(());
             }
             match socket.read() {
-                Ok(tungstenite::Message::Text(text)) => {
-                    self.link.push(Incoming::Message(Message::Text(text)))
-                }
-                Ok(tungstenite::Message::Binary(data)) => {
-                    self.link.push(Incoming::Message(Message::Binary(data)))
+                Ok(tungstenite::Message::Text(text)) => self.receive(Message::Text(text)),
+                Ok(tungstenite::Message::Binary(data)) => self.receive(Message::Binary(data)),
+                Ok(tungstenite::Message::Pong(payload)) => {
+                    if let Some(heartbeat) = &mut self.heartbeat {
+                        if let Some(rtt) = heartbeat.pong(&payload, Instant::now()) {
+                            self.statistics.round_trip_time = Some(rtt);
+                        }
+                    }
                 }
                 Ok(tungstenite::Message::Close(frame)) => {
                     let (code, reason) = frame
@@ -499,6 +538,85 @@ impl Connection {
                 Err(tungstenite::Error::Io(error))
                     if error.kind() == io::ErrorKind::Interrupted => {}
                 Err(error) => return Err(self.ending_from(error)),
+            }
+        }
+    }
+
+    fn receive(&mut self, message: Message) {
+        self.statistics.messages_received += 1;
+        self.statistics.payload_bytes_received += message.len() as u64;
+        self.link.push(Incoming::Message(message));
+    }
+
+    /// Takes the transport's byte counts; bytes received prove the server alive.
+    fn count_wire_bytes(&mut self, transport: &Transport) {
+        let (sent, received) = transport.wire_bytes();
+        if received != self.statistics.wire_bytes_received {
+            if let Some(heartbeat) = &mut self.heartbeat {
+                heartbeat.heard();
+            }
+        }
+        self.statistics.wire_bytes_sent = sent;
+        self.statistics.wire_bytes_received = received;
+    }
+
+    /// Whether the heartbeat runs: the connection is open and no close frame was exchanged
+    /// (from then on the close timeout applies).
+    fn is_beating(&self) -> bool {
+        matches!(self.phase, Phase::Open(_))
+            && self.close_sent.is_none()
+            && self.close_received.is_none()
+    }
+
+    /// Sends a ping or drops the connection when the heartbeat says so.
+    fn beat(&mut self, now: Instant) {
+        let due = self
+            .heartbeat
+            .as_ref()
+            .is_some_and(|heartbeat| heartbeat.next_wakeup() <= now);
+        if !due || !self.is_beating() {
+            return;
+        }
+        if let Phase::Open(socket) = std::mem::replace(&mut self.phase, Phase::Finished) {
+            // Takes in what already arrived, so it is not taken for an answer to a ping sent now.
+            self.serve_open(socket);
+        }
+        if !self.is_beating() {
+            return;
+        }
+        let Some(heartbeat) = &mut self.heartbeat else {
+            return;
+        };
+        if self.link.is_reading_paused() {
+            // The game holds the data back, not the server: the server counts as alive.
+            heartbeat.heard();
+        }
+        match heartbeat.poll(now) {
+            Beat::Wait => {}
+            Beat::TimedOut => self.finish(Ending {
+                clean: false,
+                error: Some(Error::HeartbeatTimeout {
+                    timeout: self.config.heartbeat_timeout,
+                }),
+            }),
+            Beat::Ping(payload) => {
+                let Phase::Open(mut socket) = std::mem::replace(&mut self.phase, Phase::Finished)
+                else {
+                    return;
+                };
+                let ping = tungstenite::Message::Ping(Bytes::copy_from_slice(&payload));
+                match socket.write(ping) {
+                    Ok(()) => {}
+                    // Waiting in tungstenite's buffer until the socket takes it.
+                    Err(tungstenite::Error::Io(error))
+                        if error.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(error) => {
+                        let ending = self.ending_from(error);
+                        self.phase = Phase::Open(socket);
+                        return self.finish(ending);
+                    }
+                }
+                self.serve_open(socket);
             }
         }
     }
@@ -590,14 +708,16 @@ impl Connection {
         use tungstenite::Error as E;
         let host = self.request.host().to_owned();
         match error {
-            E::Http(response) => Error::UpgradeRefused {
-                status: response.status().as_u16(),
-                reason: response
-                    .status()
-                    .canonical_reason()
-                    .unwrap_or_default()
-                    .to_owned(),
-            },
+            E::Http(response) => {
+                let response = HandshakeResponse::new(&response);
+                let error = Error::UpgradeRefused {
+                    status: response.status,
+                    reason: response.reason.clone(),
+                };
+                self.link
+                    .push(Incoming::HandshakeResponse(Box::new(response)));
+                error
+            }
             // tungstenite's word for TCP closing before the upgrade response was complete.
             E::Protocol(ProtocolError::HandshakeIncomplete) => Error::Handshake {
                 detail: "the server closed the connection before answering the upgrade".into(),

@@ -109,6 +109,10 @@ pub enum Error {
     /// The server's `Sec-WebSocket-Extensions` answer names an extension that was not offered,
     /// or invalid or repeated parameters (RFC 7692 section 5): the attempt failed.
     Extension { detail: String },
+
+    // ---- Heartbeat.
+    /// Nothing arrived from the server within the heartbeat timeout after a ping.
+    HeartbeatTimeout { timeout: Duration },
 }
 
 impl fmt::Display for Error {
@@ -315,6 +319,12 @@ impl fmt::Display for Error {
             Error::Extension { detail } => write!(
                 f,
                 "invalid Sec-WebSocket-Extensions in the server's handshake response: {detail}"
+            ),
+            Error::HeartbeatTimeout { timeout } => write!(
+                f,
+                "connection lost: the server sent nothing for {:.1} s after a ping \
+                 (heartbeat timeout)",
+                timeout.as_secs_f64()
             ),
         }
     }

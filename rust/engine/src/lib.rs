@@ -11,6 +11,8 @@ mod connection;
 mod deflate;
 mod dialer;
 mod error;
+mod handshake_response;
+mod heartbeat;
 mod link;
 mod message;
 pub mod multiplayer;
@@ -20,6 +22,7 @@ mod reconnect;
 mod request;
 mod resolver;
 mod response_head;
+mod statistics;
 mod transport;
 
 pub use client::{Client, Event, ReadyState, MAX_CLOSE_REASON_BYTES};
@@ -28,9 +31,11 @@ pub use config::{
     parse_pem_certificates, Config, TlsConfig, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT,
     DEFAULT_INBOUND_QUEUE_LIMIT, DEFAULT_MAX_MESSAGE_SIZE,
 };
+pub use config::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_HEARTBEAT_TIMEOUT};
 pub use deflate::{CompressionTotals, MIN_COMPRESSED_MESSAGE_BYTES};
 pub use dialer::CONNECTION_ATTEMPT_DELAY;
 pub use error::Error;
+pub use handshake_response::{HandshakeResponse, MAX_HANDSHAKE_BODY_BYTES};
 pub use message::{Bytes, Message, Utf8Bytes};
 pub use proxy::{ProxySetting, MAX_PROXY_RESPONSE_BYTES};
 pub use reactor::shutdown;
@@ -40,4 +45,5 @@ pub use reconnect::{
 };
 pub use request::ConnectRequest;
 pub use rustls::pki_types::CertificateDer;
+pub use statistics::Statistics;
 pub use transport::TlsInfo;

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::deflate::CompressionCounters;
-use crate::{Error, Message, TlsInfo};
+use crate::statistics::SharedStatistics;
+use crate::{Error, HandshakeResponse, Message, TlsInfo};
 
 /// Bytes charged per queued message on top of its payload, so a flood of tiny messages is bounded
 /// by the inbound limit too (roughly what a queued message costs in memory).
@@ -41,6 +42,8 @@ pub(crate) enum Incoming {
         error: Option<Error>,
     },
     Failed(Error),
+    /// The server's answer to the upgrade, just before `Opened` or `Failed`.
+    HandshakeResponse(Box<HandshakeResponse>),
 }
 
 /// The mailbox and counters of one connection.
@@ -62,6 +65,8 @@ pub(crate) struct Link {
     outbox_announced: AtomicBool,
     /// What permessage-deflate compressed and inflated.
     pub(crate) compression: Arc<CompressionCounters>,
+    /// The traffic counters, published by the I/O thread.
+    pub(crate) statistics: SharedStatistics,
 }
 
 impl Link {
@@ -167,5 +172,10 @@ impl Link {
 
     pub(crate) fn outbound_bytes(&self) -> usize {
         self.outbound_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Whether the I/O thread stopped reading until the game takes messages.
+    pub(crate) fn is_reading_paused(&self) -> bool {
+        self.reading_paused.load(Ordering::SeqCst)
     }
 }

@@ -4,9 +4,10 @@
 //! 64 reads of under 128 bytes on average. A server that writes its response slowly (say a byte
 //! every 10 ms) would fail the handshake for that alone. The transport therefore collects the
 //! head here and hands it over whole once the blank line that ends it has arrived (or the limit
-//! is passed, which tungstenite then refuses). Whatever came after the head is kept for the
-//! open connection ([`ResponseHead::into_rest`]), so permessage-deflate can still inflate frames
-//! that arrived in the same read as the response.
+//! is passed, which tungstenite then refuses). After a `101 Switching Protocols` head, whatever
+//! came with it is kept for the open connection ([`ResponseHead::into_rest`]), so
+//! permessage-deflate can still inflate frames that arrived in the same read as the response;
+//! after a refusal it goes on to tungstenite, which keeps the start of the body.
 
 use std::io::{self, Read};
 
@@ -30,19 +31,22 @@ pub(crate) struct ResponseHead {
     handover_end: Option<usize>,
     /// The stream ended: report the end once everything is handed out.
     ended: bool,
+    /// The server refused the upgrade: after the head, the body is read through.
+    refused: bool,
 }
 
 impl ResponseHead {
     /// Reads for tungstenite through `source`: `WouldBlock` (or another error of `source`)
     /// until the head is gathered, then the head, then `WouldBlock` until the connection opens
-    /// (or the end of the stream, if it ended).
+    /// (or the end of the stream, if it ended); after a refusal's head, its body.
     pub(crate) fn read(&mut self, source: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             if let Some(end) = self.handover_end {
                 if self.delivered == end {
-                    return match self.ended {
-                        true => Ok(0),
-                        false => Err(io::ErrorKind::WouldBlock.into()),
+                    return match (self.ended, self.refused) {
+                        (true, _) => Ok(0),
+                        (false, true) => source.read(buf),
+                        (false, false) => Err(io::ErrorKind::WouldBlock.into()),
                     };
                 }
                 let count = (end - self.delivered).min(buf.len());
@@ -62,7 +66,11 @@ impl ResponseHead {
                 .windows(HEAD_END.len())
                 .position(|window| window == HEAD_END)
             {
-                self.handover_end = Some(searched + position + HEAD_END.len());
+                self.refused = !is_switching_protocols(&self.read);
+                self.handover_end = Some(match self.refused {
+                    true => self.read.len(),
+                    false => searched + position + HEAD_END.len(),
+                });
             } else if self.read.len() > MAX_RESPONSE_HEAD_BYTES {
                 self.handover_end = Some(self.read.len());
             }
@@ -73,6 +81,11 @@ impl ResponseHead {
     pub(crate) fn into_rest(mut self) -> Vec<u8> {
         self.read.split_off(self.delivered)
     }
+}
+
+/// Whether an HTTP response head has the status 101 (the upgrade is accepted).
+fn is_switching_protocols(head: &[u8]) -> bool {
+    head.split(|&byte| byte == b' ').nth(1) == Some(b"101")
 }
 
 #[cfg(test)]
@@ -122,6 +135,11 @@ mod tests {
         let mut buf = vec![0u8; 1 << 20];
         let handed_out = gate.read(&mut source, &mut buf).unwrap();
         assert!((MAX_RESPONSE_HEAD_BYTES..MAX_RESPONSE_HEAD_BYTES + 100).contains(&handed_out));
+
+        let mut refused = ResponseHead::default();
+        let mut source: &[u8] = b"HTTP/1.1 401 Unauthorized\r\n\r\nbody";
+        assert_eq!(refused.read(&mut source, &mut buf).unwrap(), 33);
+        assert_eq!(&buf[29..33], b"body");
 
         let mut ended = ResponseHead::default();
         let mut source: &[u8] = b"HTTP/1.1 101";

@@ -45,6 +45,9 @@ pub(crate) struct Transport {
     /// Gathers the upgrade response, then inflates permessage-deflate's messages if it was
     /// negotiated; `None` once it has nothing left to do: `stream` is read as it is.
     deflate: Option<Box<DeflateLayer>>,
+    /// Bytes read from and written to the stream so far (before TLS), for the statistics.
+    wire_bytes_received: u64,
+    wire_bytes_sent: u64,
 }
 
 enum Stream {
@@ -63,6 +66,8 @@ impl Transport {
             stream,
             frames: VecDeque::new(),
             gathered: Vec::new(),
+            wire_bytes_received: 0,
+            wire_bytes_sent: 0,
             deflate: Some(Box::new(DeflateLayer::upgrading())),
         }
     }
@@ -122,6 +127,11 @@ impl Transport {
             Stream::Plain(tcp) => tcp,
             Stream::Tls(stream) => &mut stream.sock,
         }
+    }
+
+    /// Bytes written to the stream so far and bytes read from it (before TLS encryption).
+    pub(crate) fn wire_bytes(&self) -> (u64, u64) {
+        (self.wire_bytes_sent, self.wire_bytes_received)
     }
 
     /// Encodes `message` as one masked, unfragmented frame (compressed with permessage-deflate
@@ -185,6 +195,7 @@ impl Transport {
             if written == 0 {
                 return Err(io::ErrorKind::WriteZero.into());
             }
+            self.wire_bytes_sent += written as u64;
             while written > 0 {
                 let Some(chunk) = self.frames.front_mut() else {
                     break;
@@ -217,10 +228,28 @@ fn apply_mask(data: &mut [u8], mask: [u8; 4]) {
 
 impl Read for Transport {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut wire = CountedReads {
+            stream: &mut self.stream,
+            bytes: &mut self.wire_bytes_received,
+        };
         match &mut self.deflate {
-            Some(layer) => layer.read(&mut self.stream, buf),
-            None => self.stream.read(buf),
+            Some(layer) => layer.read(&mut wire, buf),
+            None => wire.read(buf),
         }
+    }
+}
+
+/// The stream as read through the deflate layer, counting the bytes that came off the wire.
+struct CountedReads<'a> {
+    stream: &'a mut Stream,
+    bytes: &'a mut u64,
+}
+
+impl Read for CountedReads<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let read = self.stream.read(buf)?;
+        *self.bytes += read as u64;
+        Ok(read)
     }
 }
 
@@ -237,10 +266,12 @@ impl Read for Stream {
 impl Write for Transport {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.write_frames()?;
-        match &mut self.stream {
+        let written = match &mut self.stream {
             Stream::Plain(tcp) => tcp.write(buf),
             Stream::Tls(stream) => stream.write(buf),
-        }
+        }?;
+        self.wire_bytes_sent += written as u64;
+        Ok(written)
     }
 
     fn flush(&mut self) -> io::Result<()> {

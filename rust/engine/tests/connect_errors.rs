@@ -5,7 +5,7 @@ mod support;
 use std::net::TcpListener;
 use std::time::Duration;
 
-use rust_websocket_engine::{Client, Config, ConnectRequest};
+use rust_websocket_engine::{Client, Config, ConnectRequest, MAX_HANDSHAKE_BODY_BYTES};
 use support::*;
 
 #[test]
@@ -100,4 +100,71 @@ fn a_server_that_hangs_up_during_the_upgrade_is_named_as_such() {
         failure(&mut client),
         "invalid WebSocket handshake response: the server closed the connection before answering the upgrade"
     );
+}
+
+#[test]
+fn a_refused_upgrade_keeps_status_headers_and_body() {
+    let server = serve_raw(|mut stream| {
+        read_request_head(&mut stream);
+        let reply = b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"game\"\r\n\
+                      X-Reason: one\r\nX-Reason: two\r\nContent-Length: 14\r\n\r\ntoken expired\n";
+        write_and_linger(stream, reply, Duration::from_millis(500));
+    });
+    let mut client = connect(server, "/login");
+    assert_eq!(
+        failure(&mut client),
+        "server refused the WebSocket upgrade with HTTP 401 Unauthorized"
+    );
+    let response = client.handshake_response().expect("the refusal is kept");
+    assert_eq!(
+        (response.status, response.reason.as_str()),
+        (401, "Unauthorized")
+    );
+    let header = |name: &str| -> Vec<&str> {
+        response
+            .headers
+            .iter()
+            .filter(|(each, _)| each == name)
+            .map(|(_, value)| value.as_str())
+            .collect()
+    };
+    assert_eq!(header("www-authenticate"), ["Bearer realm=\"game\""]);
+    assert_eq!(header("x-reason"), ["one", "two"]);
+    assert_eq!(response.body, b"token expired\n");
+}
+
+#[test]
+fn a_refusal_body_is_bounded() {
+    let server = serve_raw(|mut stream| {
+        read_request_head(&mut stream);
+        let body = "x".repeat(3 * MAX_HANDSHAKE_BODY_BYTES);
+        let reply = format!(
+            "HTTP/1.1 403 Forbidden\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        write_and_linger(stream, reply.as_bytes(), Duration::from_millis(500));
+    });
+    let mut client = connect(server, "/");
+    failure(&mut client);
+    let response = client.handshake_response().expect("the refusal is kept");
+    assert_eq!(response.status, 403);
+    assert!(!response.body.is_empty() && response.body.len() <= MAX_HANDSHAKE_BODY_BYTES);
+    assert!(response.body.iter().all(|byte| *byte == b'x'));
+}
+
+#[test]
+fn an_accepted_upgrade_keeps_the_101_response() {
+    let server = echo_server();
+    let mut client = connect(server, "/");
+    assert!(client.handshake_response().is_none());
+    open(&mut client);
+    let response = client
+        .handshake_response()
+        .expect("the 101 response is kept");
+    assert_eq!(response.status, 101);
+    assert!(response
+        .headers
+        .iter()
+        .any(|(name, value)| name == "upgrade" && value.eq_ignore_ascii_case("websocket")));
+    assert!(response.body.is_empty());
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use crate::panic_guard;
 use godot::classes::multiplayer_peer::{ConnectionStatus, TransferMode};
 use godot::classes::{
-    FileAccess, IMultiplayerPeerExtension, MultiplayerPeerExtension, X509Certificate,
+    FileAccess, IMultiplayerPeerExtension, MultiplayerPeerExtension, Performance, X509Certificate,
 };
 use godot::global::Error as GodotError;
 use godot::prelude::*;
@@ -15,7 +15,7 @@ use rust_websocket_engine::multiplayer::{parse_assigned_peer_id, SERVER_PEER_ID}
 use rust_websocket_engine::ProxySetting;
 use rust_websocket_engine::{
     parse_pem_certificates, Client, Config, ConnectRequest, Error, Event, Message, ReadyState,
-    ReconnectConfig, TlsConfig,
+    ReconnectConfig, Statistics, TlsConfig,
 };
 
 /// A WebSocket client for any RFC 6455 server, with TLS by rustls, no 64 KiB message ceiling, no
@@ -151,6 +151,22 @@ pub struct RustWebSocketClient {
     #[var]
     connect_timeout: f64,
 
+    // --- Heartbeat ---
+    /// Seconds between the pings the client sends while the connection is open, from its
+    /// background thread (so they go on while the main thread is busy); each pong updates
+    /// [method get_round_trip_time]. [code]0[/code] (default) turns the heartbeat off. Applies to
+    /// the next connection.
+    #[var]
+    heartbeat_interval: f64,
+    /// With [member heartbeat_interval] set: seconds allowed after a ping for anything at all
+    /// (a pong or any message) to arrive from the server. Past it the connection is dropped as
+    /// lost: [signal connection_closed] with [code]false[/code] and a [method get_last_error]
+    /// saying so (default 10). It does not run while reading is paused by
+    /// [member inbound_queue_limit]. [code]0[/code]: never drop, only measure the round trip.
+    /// Applies to the next connection.
+    #[var]
+    heartbeat_timeout: f64,
+
     client: Client,
     /// The packet last returned by [method PacketPeer.get_packet]; Godot reads it through a
     /// pointer until the next call.
@@ -164,6 +180,8 @@ pub struct RustWebSocketClient {
     peer_id_deadline: Option<Instant>,
     transfer_channel: i32,
     transfer_mode: TransferMode,
+    /// The ids of the Performance monitors this client added, removed when it is freed.
+    performance_monitors: Vec<StringName>,
     base: Base<MultiplayerPeerExtension>,
 }
 
@@ -193,6 +211,8 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
             use_environment_proxy: defaults.proxy == ProxySetting::FromEnvironment,
             connect_timeout: defaults.connect_timeout.as_secs_f64(),
             compression_enabled: defaults.compression,
+            heartbeat_interval: defaults.heartbeat_interval.as_secs_f64(),
+            heartbeat_timeout: defaults.heartbeat_timeout.as_secs_f64(),
             client: Client::new(defaults),
             current_packet: None,
             last_error: String::new(),
@@ -201,6 +221,7 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
             peer_id_deadline: None,
             transfer_channel: 0,
             transfer_mode: TransferMode::RELIABLE,
+            performance_monitors: Vec::new(),
             base,
         }
     }
@@ -738,6 +759,177 @@ impl RustWebSocketClient {
     }
 }
 
+// --- Round-trip time, handshake response and statistics ---
+#[godot_api(secondary)]
+impl RustWebSocketClient {
+    /// The smoothed round-trip time of the heartbeat's pings in seconds (as TCP's SRTT,
+    /// RFC 6298: each pong moves it 1/8 of the way to the new sample), or [code]0.0[/code] before
+    /// the first pong. Needs [member heartbeat_interval]. Only the pong answering one of this
+    /// client's pings counts; pongs the server sends on its own are ignored.
+    #[func]
+    fn get_round_trip_time(&self) -> f64 {
+        self.client
+            .round_trip_time()
+            .map_or(0.0, |rtt| rtt.as_secs_f64())
+    }
+
+    /// The HTTP status the server answered the last upgrade request with: [code]101[/code] once
+    /// open, or the refusal's status (e.g. [code]401[/code]) after [signal connection_error];
+    /// [code]0[/code] when no answer came (e.g. the connection was refused).
+    #[func]
+    fn get_handshake_response_status(&self) -> i64 {
+        self.client
+            .handshake_response()
+            .map_or(0, |response| i64::from(response.status))
+    }
+
+    /// The headers of the server's answer to the last upgrade request, one
+    /// [code]"name: value"[/code] line per header (names in lower case), as
+    /// [method HTTPClient.get_response_headers] gives them; empty when no answer came.
+    #[func]
+    fn get_handshake_response_headers(&self) -> PackedStringArray {
+        self.client
+            .handshake_response()
+            .map(|response| {
+                response
+                    .headers
+                    .iter()
+                    .map(|(name, value)| GString::from(&format!("{name}: {value}")))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The start of the body of a refused upgrade (e.g. the server's explanation of a 401):
+    /// what arrived with the response head, at most 4 KiB. Empty once open or when no answer
+    /// came. [code]get_string_from_utf8()[/code] reads a text body.
+    #[func]
+    fn get_handshake_response_body(&self) -> PackedByteArray {
+        self.client
+            .handshake_response()
+            .map(|response| PackedByteArray::from(&response.body[..]))
+            .unwrap_or_default()
+    }
+
+    /// What the current (or last) connection carried since [method connect_to_url], live while
+    /// it is open and kept after it ended:
+    /// [code]messages_sent[/code], [code]messages_received[/code] (messages);
+    /// [code]payload_bytes_sent[/code], [code]payload_bytes_received[/code] (bytes of the
+    /// messages themselves); [code]wire_bytes_sent[/code], [code]wire_bytes_received[/code]
+    /// (bytes of the WebSocket stream: the HTTP upgrade and every frame with its header, after
+    /// compression and before TLS encryption); [code]compression_ratio[/code] (payload bytes per
+    /// wire byte, both directions: below 1 without compression, [code]0.0[/code] before any
+    /// byte); [code]round_trip_time[/code] (seconds, as [method get_round_trip_time]). These
+    /// count the current (or last) connection only; [code]reconnects[/code] counts the
+    /// connections [member auto_reconnect] opened again since [method connect_to_url].
+    #[func]
+    fn get_statistics(&self) -> VarDictionary {
+        let mut dictionary = VarDictionary::new();
+        for (key, value) in
+            statistics_entries(&self.client.statistics(), self.client.reconnect_count())
+        {
+            dictionary.set(key, &value);
+        }
+        dictionary
+    }
+
+    /// One entry of [method get_statistics] by its key, or [code]null[/code] for an unknown key.
+    /// The [Performance] monitors call it.
+    #[func]
+    fn get_statistic(&self, key: GString) -> Variant {
+        let key = key.to_string();
+        statistics_entries(&self.client.statistics(), self.client.reconnect_count())
+            .into_iter()
+            .find(|(name, _)| *name == key)
+            .map_or(Variant::nil(), |(_, value)| value)
+    }
+
+    /// Shows every entry of [method get_statistics] in the editor debugger's Monitors tab, as
+    /// [Performance] custom monitors named [code]<category>/<key>[/code] (e.g.
+    /// [code]"RustWebSocket/messages_received"[/code]). They are removed when the client is freed
+    /// or by [method remove_performance_monitors], and replace those this client added before.
+    /// Give each client its own [param category]: returns [constant ERR_ALREADY_EXISTS] (and
+    /// adds nothing) when one of the names is taken.
+    #[func]
+    fn add_performance_monitors(
+        &mut self,
+        #[opt(default = "RustWebSocket")] category: GString,
+    ) -> GodotError {
+        self.remove_performance_monitors();
+        let keys = statistics_entries(&Statistics::default(), 0).map(|(key, _)| key);
+        let ids: Vec<StringName> = keys
+            .iter()
+            .map(|key| StringName::from(&format!("{category}/{key}")))
+            .collect();
+        let mut performance = Performance::singleton();
+        if let Some(taken) = ids.iter().find(|id| performance.has_custom_monitor(*id)) {
+            self.last_error = format!("a Performance monitor named {taken} already exists");
+            return GodotError::ERR_ALREADY_EXISTS;
+        }
+        let reader = Callable::from_object_method(&self.to_gd(), "get_statistic");
+        for (id, key) in ids.iter().zip(keys) {
+            let arguments: VarArray = [key.to_variant()].into_iter().collect();
+            performance
+                .add_custom_monitor_ex(id, &reader)
+                .arguments(&arguments)
+                .done();
+        }
+        self.performance_monitors = ids;
+        GodotError::OK
+    }
+
+    /// Removes the monitors [method add_performance_monitors] added, if any.
+    #[func]
+    fn remove_performance_monitors(&mut self) {
+        if self.performance_monitors.is_empty() {
+            return;
+        }
+        let mut performance = Performance::singleton();
+        for id in self.performance_monitors.drain(..) {
+            if performance.has_custom_monitor(&id) {
+                performance.remove_custom_monitor(&id);
+            }
+        }
+    }
+}
+
+impl Drop for RustWebSocketClient {
+    /// A freed client takes its Performance monitors with it, so the debugger never calls a
+    /// freed object.
+    fn drop(&mut self) {
+        self.remove_performance_monitors();
+    }
+}
+
+/// The entries of [method get_statistics], in order: counters as ints, ratio and round-trip
+/// time (seconds) as floats, 0 when not known yet; `reconnects` last.
+fn statistics_entries(statistics: &Statistics, reconnects: u64) -> [(&'static str, Variant); 9] {
+    let count = |value: u64| i64::try_from(value).unwrap_or(i64::MAX).to_variant();
+    [
+        ("messages_sent", count(statistics.messages_sent)),
+        ("messages_received", count(statistics.messages_received)),
+        ("payload_bytes_sent", count(statistics.payload_bytes_sent)),
+        (
+            "payload_bytes_received",
+            count(statistics.payload_bytes_received),
+        ),
+        ("wire_bytes_sent", count(statistics.wire_bytes_sent)),
+        ("wire_bytes_received", count(statistics.wire_bytes_received)),
+        (
+            "compression_ratio",
+            statistics.compression_ratio().unwrap_or(0.0).to_variant(),
+        ),
+        (
+            "round_trip_time",
+            statistics
+                .round_trip_time
+                .map_or(0.0, |rtt| rtt.as_secs_f64())
+                .to_variant(),
+        ),
+        ("reconnects", count(reconnects)),
+    ]
+}
+
 impl RustWebSocketClient {
     /// The body of [`poll`](IMultiplayerPeerExtension::poll): emits a signal per engine event.
     fn emit_events(&mut self) {
@@ -900,7 +1092,9 @@ impl RustWebSocketClient {
             .with_tls(tls)
             .with_connect_timeout(seconds(self.connect_timeout))
             .with_proxy(self.proxy_setting())
-            .with_compression(self.compression_enabled))
+            .with_compression(self.compression_enabled)
+            .with_heartbeat_interval(seconds_or_zero(self.heartbeat_interval))
+            .with_heartbeat_timeout(seconds_or_zero(self.heartbeat_timeout)))
     }
 }
 
@@ -948,6 +1142,15 @@ fn clamp_to_usize(value: i64) -> usize {
 
 fn seconds(value: f64) -> Duration {
     Duration::try_from_secs_f64(value.max(0.001)).unwrap_or(Duration::MAX)
+}
+
+/// `value` seconds, where 0 or less means zero (off).
+fn seconds_or_zero(value: f64) -> Duration {
+    if value > 0.0 {
+        seconds(value)
+    } else {
+        Duration::ZERO
+    }
 }
 
 /// A message's payload as GDScript sees it: a String for text, a PackedByteArray for binary.
