@@ -129,6 +129,9 @@ func _on_connection_closed(was_clean_close: bool) -> void:
 
 func _on_connection_error() -> void:
 	_say("connection failed: %s" % socket.get_last_error())
+	var status := socket.get_handshake_response_status()
+	if status > 0:  # the server answered the upgrade, but not with 101: show why
+		_say("HTTP %d %s: %s" % [status, socket.get_handshake_response_headers(), socket.get_handshake_response_body().get_string_from_utf8().left(200)])
 	_connect_button.text = "Connect"
 	if _script_step > 0:
 		_finish_headless_session(false)
