@@ -62,6 +62,21 @@ func py_url(path: String) -> String:
 	return "ws://127.0.0.1:%d%s" % [py_port, path]
 
 
+## What the Python peer's /record?id=<id> connection received and how it ended, once it
+## ended (asked through its /received?id=<id> path); {} after a failure, which it reports.
+func recorded(id: String) -> Dictionary:
+	var ws := await open(py_url("/received?id=" + id))
+	if not ws.is_open():
+		return {}
+	if not await wait_for(func(): return ws.payloads.size() >= 1):
+		fail("the Python peer did not report /record?id=" + id)
+		return {}
+	var report = JSON.parse_string(ws.payloads[0])
+	if not assert_true(report is Dictionary and report.get("done", false), "the Python peer saw the connection end: %s" % show(ws.payloads[0])):
+		return {}
+	return report
+
+
 ## The URL of the Godot peer.
 func godot_url(path := "/") -> String:
 	if godot_port == 0:

@@ -2,20 +2,6 @@ extends "test_case.gd"
 ## Closing: from either side, without a close frame, over a limit, and what stays readable.
 
 
-## Asks the Python peer what its /record?id=<id> connection received and how it was closed.
-func _recorded(id: String) -> Dictionary:
-	var ws := await open(py_url("/received?id=" + id))
-	if not ws.is_open():
-		return {}
-	if not await wait_for(func(): return ws.payloads.size() >= 1):
-		fail("the Python peer did not report /record?id=" + id)
-		return {}
-	var report = JSON.parse_string(ws.payloads[0])
-	if not assert_true(report is Dictionary and report.get("done", false), "the Python peer's report is complete: %s" % show(ws.payloads[0])):
-		return {}
-	return report
-
-
 func test_message_sent_just_before_disconnect_arrives_with_code_and_reason() -> void:
 	var id := unique_id("last-words")
 	var ws := await open(py_url("/record?id=" + id))
@@ -30,7 +16,7 @@ func test_message_sent_just_before_disconnect_arrives_with_code_and_reason() -> 
 	assert_signal(ws, "connection_closed", [true])
 	assert_eq(ws.lifecycle(), ["connection_established", "connection_closed"] as Array[String], "signals")
 	assert_eq(ws.client.get_close_code(), 4000, "get_close_code()")
-	var report: Dictionary = await _recorded(id)
+	var report: Dictionary = await recorded(id)
 	if report.is_empty():
 		return
 	assert_eq(report["messages"], ["text:last words", "binary:3"], "messages the server received")
@@ -219,7 +205,7 @@ func test_sending_while_not_open_is_refused_and_queues_nothing() -> void:
 	assert_eq(error_string(client.send_text("while closing")), error_string(ERR_UNCONFIGURED), "send_text() while closing")
 	await wait_until_ended(ws)
 	assert_eq(error_string(client.send_text("too late")), error_string(ERR_UNCONFIGURED), "send_text() once closed")
-	var report: Dictionary = await _recorded(id)
+	var report: Dictionary = await recorded(id)
 	if report.is_empty():
 		return
 	assert_eq(report["messages"], ["text:first"], "messages the server received")

@@ -31,20 +31,6 @@ func _wait_open(client: RustWebSocketClient) -> bool:
 	return assert_eq(client.get_ready_state(), RustWebSocketClient.STATE_OPEN, "state of %s (%s)" % [client.get_requested_url(), client.get_last_error()])
 
 
-## What the Python peer's /record?id=<id> connection received and how it ended, once it ended.
-func _recorded(id: String) -> Dictionary:
-	var ws := await open(py_url("/received?id=" + id))
-	if not ws.is_open():
-		return {}
-	if not await wait_for(func(): return ws.payloads.size() >= 1):
-		fail("the Python peer did not report /record?id=" + id)
-		return {}
-	var report = JSON.parse_string(ws.payloads[0])
-	if not assert_true(report is Dictionary and report.get("done", false), "the server saw the connection end: %s" % show(ws.payloads[0])):
-		return {}
-	return report
-
-
 func test_lifecycle_freeing_a_connecting_client_closes_its_socket() -> void:
 	# A raw TCP server that reads the upgrade request and never answers: the client stays in
 	# CONNECTING until it is freed.
@@ -86,7 +72,7 @@ func test_lifecycle_freeing_an_open_client_sends_what_it_queued_then_going_away(
 		return
 	client.send_text("sent just before the free")
 	client = null
-	var report: Dictionary = await _recorded(id)
+	var report: Dictionary = await recorded(id)
 	if report.is_empty():
 		return
 	assert_eq(report["messages"], ["text:sent just before the free"], "messages the server received")
@@ -104,7 +90,7 @@ func test_lifecycle_freeing_a_closing_client_still_sends_its_close_frame() -> vo
 	client.disconnect_from_host(4000, "bye")
 	assert_eq(client.get_ready_state(), RustWebSocketClient.STATE_CLOSING, "state before the free")
 	client = null
-	var report: Dictionary = await _recorded(id)
+	var report: Dictionary = await recorded(id)
 	if report.is_empty():
 		return
 	assert_eq(report["messages"], ["text:last words"], "messages the server received")

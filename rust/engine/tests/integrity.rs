@@ -21,17 +21,14 @@
 mod support;
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener};
-use std::sync::Arc;
+use std::net::SocketAddr;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use rcgen::{CertificateParams, KeyPair};
 use rust_websocket_engine::{
     Bytes, CertificateDer, Client, Config, ConnectRequest, Event, Message, TlsConfig, Utf8Bytes,
 };
-use rustls::pki_types::PrivateKeyDer;
-use rustls::{ServerConfig, ServerConnection, StreamOwned};
+use rustls::{ServerConnection, StreamOwned};
 use support::*;
 use tungstenite::handshake::server::{Request, Response};
 use tungstenite::protocol::WebSocketConfig;
@@ -280,46 +277,19 @@ fn plain_server() -> SocketAddr {
 /// A `wss://` server on 127.0.0.1 running [`session`], with a fresh self-signed certificate for
 /// `localhost`, which it returns.
 fn tls_server() -> (SocketAddr, CertificateDer<'static>) {
-    let key = KeyPair::generate().unwrap();
-    let certificate = CertificateParams::new(vec!["localhost".to_owned()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap();
-    let der = certificate.der().clone();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![der.clone()],
-            PrivateKeyDer::Pkcs8(key.serialize_der().into()),
-        )
-        .unwrap();
-    let config = Arc::new(config);
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { return };
-            let config = Arc::clone(&config);
-            thread::spawn(move || {
-                let tls = StreamOwned::new(ServerConnection::new(config).unwrap(), stream);
-                let mut seen = None;
-                #[allow(clippy::result_large_err)] // tungstenite's callback type
-                let callback = |request: &Request, response: Response| {
-                    seen = Some(request.clone());
-                    Ok(response)
-                };
-                if let Ok(socket) =
-                    tungstenite::accept_hdr_with_config(tls, callback, Some(unlimited()))
-                {
-                    session(socket, &seen.unwrap());
-                }
-            });
+    let (config, certificate) = self_signed_server_config("localhost");
+    let addr = serve_tls(config, |tls| {
+        let mut seen = None;
+        #[allow(clippy::result_large_err)] // tungstenite's callback type
+        let callback = |request: &Request, response: Response| {
+            seen = Some(request.clone());
+            Ok(response)
+        };
+        if let Ok(socket) = tungstenite::accept_hdr_with_config(tls, callback, Some(unlimited())) {
+            session(socket, &seen.unwrap());
         }
     });
-    (addr, der)
+    (addr, certificate)
 }
 
 /// A client for `scheme://addr/path?seed=..&count=..`, trusting `certificate` for `wss://`.

@@ -4,13 +4,9 @@
 mod support;
 
 use std::net::{SocketAddr, TcpListener};
-use std::sync::Arc;
-use std::thread;
 
-use rcgen::{CertificateParams, KeyPair};
 use rust_websocket_engine::{Client, Config, ConnectRequest, Message, ProxySetting, TlsConfig};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::{ServerConfig, ServerConnection, StreamOwned};
+use rustls::pki_types::CertificateDer;
 use support::net::{ConnectProxy, PROXY_ONLY_HOST};
 use support::*;
 
@@ -48,42 +44,18 @@ fn ws_goes_through_the_proxy_which_resolves_the_host() {
 
 /// A `wss://` echo server on 127.0.0.1 with a self-signed certificate for [`PROXY_ONLY_HOST`].
 fn tls_echo_server() -> (SocketAddr, CertificateDer<'static>) {
-    let key = KeyPair::generate().unwrap();
-    let certificate = CertificateParams::new(vec![PROXY_ONLY_HOST.to_owned()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap();
-    let config =
-        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![certificate.der().clone()],
-                PrivateKeyDer::Pkcs8(key.serialize_der().into()),
-            )
-            .unwrap();
-    let config = Arc::new(config);
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { return };
-            let config = Arc::clone(&config);
-            thread::spawn(move || {
-                let tls = StreamOwned::new(ServerConnection::new(config).unwrap(), stream);
-                let Ok(mut socket) = tungstenite::accept(tls) else {
-                    return;
-                };
-                while let Ok(message) = socket.read() {
-                    if message.is_text() && socket.send(message).is_err() {
-                        return;
-                    }
-                }
-            });
+    let (config, certificate) = self_signed_server_config(PROXY_ONLY_HOST);
+    let addr = serve_tls(config, |tls| {
+        let Ok(mut socket) = tungstenite::accept(tls) else {
+            return;
+        };
+        while let Ok(message) = socket.read() {
+            if message.is_text() && socket.send(message).is_err() {
+                return;
+            }
         }
     });
-    (addr, certificate.der().clone())
+    (addr, certificate)
 }
 
 #[test]

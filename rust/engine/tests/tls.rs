@@ -2,14 +2,13 @@
 
 mod support;
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::thread;
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use rust_websocket_engine::{CertificateDer, Client, Config, ConnectRequest, Message, TlsConfig};
 use rustls::pki_types::PrivateKeyDer;
-use rustls::{ServerConfig, ServerConnection, StreamOwned};
+use rustls::ServerConfig;
 use support::*;
 
 /// A server certificate (and the chain to present) with its key.
@@ -70,27 +69,16 @@ fn tls_echo_server_with_versions(
         .with_no_client_auth()
         .with_single_cert(identity.chain, identity.key)
         .unwrap();
-    let config = Arc::new(config);
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { return };
-            let config = Arc::clone(&config);
-            thread::spawn(move || {
-                let tls = StreamOwned::new(ServerConnection::new(config).unwrap(), stream);
-                let Ok(mut socket) = tungstenite::accept(tls) else {
-                    return;
-                };
-                while let Ok(message) = socket.read() {
-                    if (message.is_text() || message.is_binary()) && socket.send(message).is_err() {
-                        return;
-                    }
-                }
-            });
+    serve_tls(config, |tls| {
+        let Ok(mut socket) = tungstenite::accept(tls) else {
+            return;
+        };
+        while let Ok(message) = socket.read() {
+            if (message.is_text() || message.is_binary()) && socket.send(message).is_err() {
+                return;
+            }
         }
-    });
-    addr
+    })
 }
 
 fn connect_tls(url: &str, tls: TlsConfig) -> Client {

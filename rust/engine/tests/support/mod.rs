@@ -7,10 +7,14 @@ pub mod net;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use rust_websocket_engine::{Client, ConnectRequest, Event};
+use rcgen::{CertificateParams, KeyPair};
+use rust_websocket_engine::{CertificateDer, Client, ConnectRequest, Event};
+use rustls::pki_types::PrivateKeyDer;
+use rustls::{ServerConfig, ServerConnection, StreamOwned};
 use tungstenite::handshake::server::{Request, Response};
 use tungstenite::protocol::WebSocketConfig;
 use tungstenite::{Message, WebSocket};
@@ -195,4 +199,53 @@ pub fn receive(client: &mut Client, count: usize) -> Vec<rust_websocket_engine::
         thread::sleep(Duration::from_millis(1));
     }
     messages
+}
+
+/// A TLS stream a [`serve_tls`] session gets.
+pub type ServerTlsStream = StreamOwned<ServerConnection, TcpStream>;
+
+/// A TLS server on 127.0.0.1 with `config`: every connection, wrapped in TLS (the handshake runs
+/// as `session` first reads), goes to `session` on a thread of its own.
+pub fn serve_tls<F>(config: ServerConfig, session: F) -> SocketAddr
+where
+    F: Fn(ServerTlsStream) + Send + Sync + 'static,
+{
+    let config = Arc::new(config);
+    let session = Arc::new(session);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let (config, session) = (Arc::clone(&config), Arc::clone(&session));
+            thread::spawn(move || {
+                session(StreamOwned::new(
+                    ServerConnection::new(config).unwrap(),
+                    stream,
+                ))
+            });
+        }
+    });
+    addr
+}
+
+/// A server configuration presenting a fresh self-signed certificate for `name`, and that
+/// certificate, for the client to trust.
+pub fn self_signed_server_config(name: &str) -> (ServerConfig, CertificateDer<'static>) {
+    let key = KeyPair::generate().unwrap();
+    let certificate = CertificateParams::new(vec![name.to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let config =
+        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![certificate.der().clone()],
+                PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+            )
+            .unwrap();
+    (config, certificate.der().clone())
 }
