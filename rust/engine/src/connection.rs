@@ -654,6 +654,14 @@ impl Connection {
                     },
                 )
             }
+            // Both close frames were exchanged: how TCP (or TLS, many servers skip its
+            // close_notify) ends after that no longer matters.
+            E::Io(_) if self.close_sent.is_some() && self.close_received.is_some() => {
+                return Ending {
+                    clean: true,
+                    error: None,
+                }
+            }
             E::Io(error) => {
                 return Ending {
                     clean: false,

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-use rust_websocket_engine::{CertificateDer, Client, Config, ConnectRequest, Message, TlsConfig};
+use rust_websocket_engine::{CertificateDer, Client, Config, ConnectRequest, Event, Message, TlsConfig};
 use rustls::pki_types::PrivateKeyDer;
 use rustls::ServerConfig;
 use support::*;
@@ -111,6 +111,25 @@ fn a_trusted_self_signed_certificate_opens_with_tls_1_3_and_echoes_a_mib_both_wa
     let payload: Vec<u8> = (0..1usize << 20).map(|i| (i % 253) as u8).collect();
     client.send(Message::from(payload.clone())).unwrap();
     assert_eq!(receive(&mut client, 1)[0].as_bytes(), payload.as_slice());
+}
+
+/// Many TLS servers close TCP right after the close handshake without TLS's `close_notify`
+/// (this one does: rustls does not send it on drop); the close is still clean.
+#[test]
+fn a_close_handshake_then_tcp_closed_without_close_notify_is_clean() {
+    let identity = self_signed(&["localhost"], false);
+    let certificate = identity.chain[0].clone();
+    let server = tls_echo_server(identity);
+    let mut client = connect_tls(
+        &format!("wss://localhost:{}/", server.port()),
+        trusting(vec![certificate]),
+    );
+    open(&mut client);
+    client.close(1000, "bye").unwrap();
+    let events = poll_until(&mut client, |event| matches!(event, Event::Closed { .. }));
+    assert_eq!(events.last(), Some(&Event::Closed { clean: true }));
+    assert!(client.last_error().is_none(), "{:?}", client.last_error());
+    assert_eq!(client.close_code(), Some(1000));
 }
 
 #[test]
