@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-use rust_websocket_engine::{CertificateDer, Client, Config, ConnectRequest, Event, Message, TlsConfig};
+use rust_websocket_engine::{
+    CertificateDer, Client, Config, ConnectRequest, Event, Message, TlsConfig,
+};
 use rustls::pki_types::PrivateKeyDer;
 use rustls::ServerConfig;
 use support::*;
