@@ -7,6 +7,11 @@ use rustls::pki_types::CertificateDer;
 use crate::ProxySetting;
 use crate::ReconnectConfig;
 
+/// Periodic and backoff timers (heartbeat, reconnect delay) longer than this are taken as this
+/// long (a year), so the instants computed from them always fall on the clock (e.g. for an
+/// infinite value from GDScript).
+pub(crate) const LONGEST_TIMER: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
 /// Default for [`Config::max_message_size`]: 64 MiB.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 64 << 20;
 /// Default for [`Config::inbound_queue_limit`]: 16 MiB.

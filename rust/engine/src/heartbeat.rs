@@ -6,6 +6,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::config::LONGEST_TIMER;
+
 /// Bytes in a ping payload: a 4-byte key of the connection, then the 8-byte time the ping was
 /// sent (microseconds since the heartbeat started, big-endian).
 pub(crate) const PING_PAYLOAD_BYTES: usize = 12;
@@ -13,10 +15,6 @@ pub(crate) const PING_PAYLOAD_BYTES: usize = 12;
 /// A new sample weighs 1/this in the smoothed round-trip time: α = 1/8, as TCP's SRTT
 /// (RFC 6298 section 2).
 const RTT_SMOOTHING: u32 = 8;
-
-/// Longer intervals and timeouts are taken as this long (a year), so that the times computed
-/// from them always fall on the clock (e.g. for an infinite value from GDScript).
-const MAX_HEARTBEAT_PERIOD: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
 /// What the connection must do now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,8 +58,8 @@ impl Heartbeat {
         if interval.is_zero() {
             return None;
         }
-        let interval = interval.min(MAX_HEARTBEAT_PERIOD);
-        let timeout = timeout.min(MAX_HEARTBEAT_PERIOD);
+        let interval = interval.min(LONGEST_TIMER);
+        let timeout = timeout.min(LONGEST_TIMER);
         Some(Self {
             interval,
             timeout,

@@ -6,6 +6,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::config::LONGEST_TIMER;
+
 /// Default for [`ReconnectConfig::initial_delay`]: half a second.
 pub const DEFAULT_RECONNECT_INITIAL_DELAY: Duration = Duration::from_millis(500);
 /// Default for [`ReconnectConfig::max_delay`]: 30 seconds.
@@ -88,13 +90,15 @@ impl ReconnectConfig {
     }
 
     /// The delay before attempt `attempt` (1 for the first), for a `random` fraction in
-    /// `[0, 1)`: between half and all of the capped exponential delay (equal jitter).
+    /// `[0, 1)`: between half and all of the capped exponential delay (equal jitter), and at
+    /// most a year.
     pub fn delay_before(&self, attempt: u32, random: f64) -> Duration {
         let doublings = attempt.saturating_sub(1).min(u32::BITS - 1);
         let nominal = self
             .initial_delay
             .saturating_mul(1 << doublings)
-            .min(self.max_delay);
+            .min(self.max_delay)
+            .min(LONGEST_TIMER);
         let half = nominal / 2;
         half + (nominal - half).mul_f64(random.clamp(0.0, 1.0))
     }
@@ -242,6 +246,17 @@ mod tests {
         let config = config();
         assert_eq!(config.delay_before(u32::MAX, 1.0), Duration::from_secs(10));
         assert_eq!(config.delay_before(0, 1.0), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn an_endless_delay_is_scheduled_without_overflowing_the_clock() {
+        let config = config()
+            .with_initial_delay(Duration::MAX)
+            .with_max_delay(Duration::MAX);
+        let mut reconnector = Reconnector::default();
+        let decision = reconnector.on_ended(&config, DROPPED, Instant::now(), 1.0);
+        assert!(matches!(decision, Decision::Retry { attempt: 1, .. }));
+        assert!(reconnector.is_waiting());
     }
 
     #[test]
