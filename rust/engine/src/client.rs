@@ -82,7 +82,6 @@ pub struct Client {
     protocol: String,
     peer: Option<SocketAddr>,
     tls: Option<TlsInfo>,
-    extensions: String,
     /// The counters of the current (or last) connection's permessage-deflate.
     compression: Arc<CompressionCounters>,
     close_code: Option<u16>,
@@ -147,7 +146,6 @@ impl Client {
             protocol: String::new(),
             peer: None,
             tls: None,
-            extensions: String::new(),
             compression: Arc::default(),
             close_code: None,
             close_reason: String::new(),
@@ -212,7 +210,6 @@ impl Client {
         self.protocol.clear();
         self.peer = None;
         self.tls = None;
-        self.extensions.clear();
         self.compression = Arc::clone(&link.compression);
         self.close_code = None;
         self.close_reason.clear();
@@ -390,10 +387,8 @@ impl Client {
                 protocol,
                 peer,
                 tls,
-                extensions,
             } => {
                 self.tls = tls;
-                self.extensions = extensions;
                 if self.state == ReadyState::Connecting {
                     self.state = ReadyState::Open;
                 }
@@ -511,8 +506,17 @@ impl Client {
 
     /// The server's `Sec-WebSocket-Extensions` answer once open (e.g.
     /// `permessage-deflate; client_max_window_bits=12`), or empty when it accepted none.
-    pub fn negotiated_extensions(&self) -> &str {
-        &self.extensions
+    pub fn negotiated_extensions(&self) -> String {
+        let Some(response) = self.handshake_response.as_ref().filter(|r| r.status == 101) else {
+            return String::new();
+        };
+        let answers: Vec<&str> = response
+            .headers
+            .iter()
+            .filter(|(name, _)| name == "sec-websocket-extensions")
+            .map(|(_, value)| value.as_str())
+            .collect();
+        answers.join(", ")
     }
 
     /// Bytes permessage-deflate compressed and inflated on the current (or last) connection.

@@ -405,7 +405,6 @@ impl Connection {
                     protocol,
                     peer,
                     tls,
-                    extensions: extensions.join(", "),
                 });
                 // Data that arrived with the upgrade response is already buffered: read it now,
                 // as no readiness event will announce it.

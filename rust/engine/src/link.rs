@@ -27,8 +27,6 @@ pub(crate) enum Incoming {
         protocol: String,
         peer: SocketAddr,
         tls: Option<TlsInfo>,
-        /// The server's `Sec-WebSocket-Extensions` answer, or empty.
-        extensions: String,
     },
     Message(Message),
     CloseRequested {

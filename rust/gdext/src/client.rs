@@ -733,7 +733,7 @@ impl RustWebSocketClient {
     /// not compressed (see [member compression_enabled]).
     #[func]
     fn get_negotiated_extensions(&self) -> GString {
-        self.client.negotiated_extensions().into()
+        GString::from(&self.client.negotiated_extensions())
     }
 }
 
