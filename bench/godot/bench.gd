@@ -37,6 +37,7 @@ func _initialize() -> void:
 		"idle": idle()
 		"scale": scale()
 		"slow": slow_consumer()
+		"crowd": crowd()
 		var other:
 			printerr("unknown scenario ", other)
 			quit(2)
@@ -77,7 +78,8 @@ func open_peers(count: int) -> Array:
 	var peers := []
 	for i in count:
 		peers.append(start_peer(option("url", "")))
-	var deadline := Time.get_ticks_usec() + OPEN_TIMEOUT_USEC
+	# Thousands of connections take longer to open than a few.
+	var deadline := Time.get_ticks_usec() + maxi(OPEN_TIMEOUT_USEC, count * 3000)
 	var waiting := peers.duplicate()
 	while not waiting.is_empty():
 		if Time.get_ticks_usec() > deadline:
@@ -267,6 +269,56 @@ func scale() -> void:
 		kib_per_conn = "%.1f" % (float(rss_during - rss_before) / connections),
 		threads = threads,
 		extra_threads = threads - threads_before,
+		lost = sent - received,
+		messages = sent,
+	})
+	close_peers(peers)
+
+
+## `connections` connections in one process (10,000 in the benchmark), each echoing a message
+## every `every` frames, staggered so every frame carries the same share: the whole process's
+## resident memory, the time to poll all of them once per frame, and its threads, also compared
+## with the count once the first 10 were open. The open-file limit is inherited from
+## `cargo xtask bench`, which raises its own.
+func crowd() -> void:
+	var connections: int = option("connections", 100)
+	var every: int = maxi(1, option("every", 6))
+	var peers := open_peers(mini(10, connections))
+	var threads_with_ten := process_status("Threads")
+	peers.append_array(open_peers(connections - peers.size()))
+	var sent := 0
+	var received := 0
+	var samples := []
+	var frame_end := Time.get_ticks_usec()
+	for frame in option("seconds", 1) * 60:
+		var started := Time.get_ticks_usec()
+		var index := 0
+		for peer in peers:
+			peer.poll()
+			while peer.get_available_packet_count() > 0:
+				peer.get_packet()
+				received += 1
+			if (frame + index) % every == 0:
+				peer.send_text("0123456789abcdef")
+				sent += 1
+			index += 1
+		samples.append(float(Time.get_ticks_usec() - started))
+		frame_end += FRAME_USEC
+		OS.delay_usec(maxi(0, frame_end - Time.get_ticks_usec()))
+	var rss := process_status("VmRSS")
+	var threads := process_status("Threads")
+	var deadline := Time.get_ticks_usec() + DRAIN_USEC
+	while received < sent and Time.get_ticks_usec() < deadline:
+		for peer in peers:
+			peer.poll()
+			while peer.get_available_packet_count() > 0:
+				peer.get_packet()
+				received += 1
+	report({
+		rss_mib = "%.1f" % (rss / 1024.0),
+		us_per_frame = "%.1f" % percentile(samples, 0.5),
+		threads = threads,
+		threads_beyond_ten = threads - threads_with_ten,
 		lost = sent - received,
 		messages = sent,
 	})

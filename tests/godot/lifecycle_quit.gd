@@ -8,10 +8,15 @@ extends SceneTree
 ##
 ## Opens OPEN_CONNECTIONS clients to /record?id=<prefix>-<n> and one to a raw TCP server of its own
 ## that never answers the upgrade; once all are open (and the last one stuck connecting), sends
-## "before quit" on each, prints `QUITTING ...` and calls quit() with every client still held.
+## "before quit" on each and 32 MiB on the first two, frees the first, prints `QUITTING ...` and
+## calls quit() with the other clients still held.
 
 ## Connections open when Godot quits.
 const OPEN_CONNECTIONS := 3
+## The first LARGE_MESSAGE_CONNECTIONS connections also send a message of this size just
+## before the quit.
+const LARGE_MESSAGE_BYTES := 32 * 1024 * 1024
+const LARGE_MESSAGE_CONNECTIONS := 2
 ## Longest the setup may take before the script gives up (prints FAIL, exits 1).
 const SETUP_TIMEOUT_MS := 20000
 
@@ -58,6 +63,13 @@ func _process(_delta: float) -> bool:
 	if open == OPEN_CONNECTIONS and _silent_peer != null:
 		for client in _clients:
 			client.send_text("before quit")
+		# Far more than a socket takes at once: it is written after the quit, before the close.
+		var large := PackedByteArray()
+		large.resize(LARGE_MESSAGE_BYTES)
+		for n in LARGE_MESSAGE_CONNECTIONS:
+			_clients[n].send(large)
+		# The first is freed before the quit rather than held through it.
+		_clients.remove_at(0)
 		print("QUITTING with %d open connections and 1 connecting (state %d)" % [open, _connecting.get_ready_state()])
 		_deadline = 0
 		quit(0)

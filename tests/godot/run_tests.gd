@@ -83,17 +83,20 @@ func _run_script(path: String) -> void:
 		_report(path.get_file(), ["cannot load " + path])
 		return
 	print("== ", path.get_file())
+	# A test_web_*.gd script runs the tests of the script it extends on the web path: "web: "
+	# tells its results apart (and --only=web: selects them).
+	var prefix := "web: " if path.get_file().begins_with("test_web_") else ""
 	var seen := {}
 	for method in script.get_script_method_list():
 		var method_name: String = method["name"]
 		if not method_name.begins_with("test_") or seen.has(method_name):
 			continue
 		seen[method_name] = true
-		if _only.is_empty() or method_name.contains(_only):
-			await _run_test(script, method_name)
+		if _only.is_empty() or (prefix + method_name).contains(_only):
+			await _run_test(script, method_name, prefix + method_name)
 
 
-func _run_test(script: GDScript, method_name: String) -> void:
+func _run_test(script: GDScript, method_name: String, test_name: String) -> void:
 	if _errors != null:
 		_errors.take()
 	var case: Object = script.new()
@@ -120,7 +123,7 @@ func _run_test(script: GDScript, method_name: String) -> void:
 	await case.teardown()
 	if _errors != null:
 		failures.append_array(Array(_errors.take()))
-	_report(method_name, failures)
+	_report(test_name, failures)
 
 
 func _report(test_name: String, failures: Array) -> void:

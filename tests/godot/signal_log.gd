@@ -1,12 +1,12 @@
 extends RefCounted
-## Records every signal of one RustWebSocketClient, in order, with its arguments and the client's
+## Records every signal of one RustWebSocketClient (or RustWebSocketWebClient), in order, with its arguments and the client's
 ## ready state at the time it was emitted.
 ##
 ## The log holds the client; the client's signals hold only the log's id (bound methods, no
 ## lambdas), so there is no reference cycle and both are freed when the test drops them.
 
 ## The client whose signals are recorded.
-var client: RustWebSocketClient
+var client: MultiplayerPeer
 ## One entry per emitted signal: {"name": String, "args": Array, "state": int}.
 var events: Array[Dictionary] = []
 ## Payloads in arrival order: from message_received, or read with get_packet() in data_received
@@ -18,7 +18,7 @@ var is_text: Array[bool] = []
 var read_packets := false
 
 
-func _init(watched: RustWebSocketClient, deliver_payloads: bool) -> void:
+func _init(watched: MultiplayerPeer, deliver_payloads: bool) -> void:
 	client = watched
 	client.connection_established.connect(_on_connection_established)
 	client.connection_error.connect(_on_connection_error)

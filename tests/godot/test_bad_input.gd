@@ -14,7 +14,7 @@ func _refused_connects(cases: Array) -> void:
 	var client := make_client()
 	var ws := watch(client)
 	for entry in cases:
-		var error := client.connect_to_url(entry[0], PackedStringArray(entry[1]), false, PackedStringArray(entry[2]))
+		var error: Error = client.connect_to_url(entry[0], PackedStringArray(entry[1]), false, PackedStringArray(entry[2]))
 		var what := ("%s %s %s" % [show(entry[0]), entry[1], entry[2]]).c_escape()
 		assert_eq(error_string(error), error_string(ERR_INVALID_PARAMETER), "connect_to_url(%s)" % what)
 		assert_eq(client.get_last_error(), entry[3], "get_last_error() for %s" % what)
@@ -110,7 +110,7 @@ func test_bad_input_calls_in_the_wrong_state() -> void:
 	assert_eq(ws.payloads[1].length(), huge.length(), "length of the echoed 8 MiB text")
 	# Closing: a second disconnect does nothing, and leaves the last error alone.
 	client.disconnect_from_host(4000, "first")
-	var error_before := client.get_last_error()
+	var error_before: String = client.get_last_error()
 	client.disconnect_from_host(4001, "second")
 	assert_eq(client.get_last_error(), error_before, "get_last_error() after a second disconnect_from_host()")
 	await wait_until_ended(ws)

@@ -40,8 +40,12 @@ var frames := 0
 ## Seconds the runner's watchdog gives this test, when more than its default: a long test sets
 ## it as its first statement (before any await).
 var watchdog_s := 0.0
+## If true, [method make_client] makes the web path's client (RustWebSocketWebClient, on Godot's
+## WebSocketPeer) instead of the native one: the test_web_*.gd scripts set it to run the same
+## tests on both paths. Clients are typed as their common base, MultiplayerPeer.
+var web_path := false
 
-var _clients: Array[RustWebSocketClient] = []
+var _clients: Array[MultiplayerPeer] = []
 var _logs: Array = []
 var _nodes: Array[Node] = []
 
@@ -139,16 +143,17 @@ func unique_id(prefix: String) -> String:
 # ---- Clients -----------------------------------------------------------------------------------
 
 
-## A new client, polled by wait_for and released by teardown.
-func make_client() -> RustWebSocketClient:
-	var client := RustWebSocketClient.new()
+## A new client (the web path's when [member web_path] is set), polled by wait_for and released
+## by teardown.
+func make_client() -> MultiplayerPeer:
+	var client: MultiplayerPeer = RustWebSocketWebClient.new() if web_path else RustWebSocketClient.new()
 	_clients.append(client)
 	return client
 
 
 ## A SignalLog of the client's signals. With deliver_payloads, message_received is connected (so
 ## messages are handed over, not queued); without it, only data_received is.
-func watch(client: RustWebSocketClient, deliver_payloads := true) -> SignalLog:
+func watch(client: MultiplayerPeer, deliver_payloads := true) -> SignalLog:
 	var ws := SignalLog.new(client, deliver_payloads)
 	_logs.append(ws)
 	return ws
@@ -162,7 +167,7 @@ func start(
 	deliver_payloads := true
 ) -> SignalLog:
 	var ws := watch(make_client(), deliver_payloads)
-	var error := ws.client.connect_to_url(url, protocols, false, headers)
+	var error: Error = ws.client.connect_to_url(url, protocols, false, headers)
 	assert_eq(error_string(error), error_string(OK), "connect_to_url(\"%s\") result" % url)
 	return ws
 

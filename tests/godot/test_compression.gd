@@ -9,7 +9,7 @@ func test_compression_negotiated_by_default_with_python_server() -> void:
 		return
 	var client := ws.client
 	assert_eq(client.compression_enabled, true, "compression_enabled by default")
-	var negotiated := client.get_negotiated_extensions()
+	var negotiated: String = client.get_negotiated_extensions()
 	assert_true(negotiated.begins_with("permessage-deflate"), "negotiated \"%s\"" % negotiated)
 	await _check_round_trips(ws)
 	note("negotiated \"%s\"; messages intact both ways" % negotiated)

@@ -85,7 +85,7 @@ func test_malformed_url_and_unsupported_scheme_are_refused_at_once() -> void:
 		["ftp://example.com/", "unsupported URL scheme \"ftp\": use ws:// or wss://"],
 	]
 	for entry in cases:
-		var error := client.connect_to_url(entry[0])
+		var error: Error = client.connect_to_url(entry[0])
 		assert_eq(error_string(error), error_string(ERR_INVALID_PARAMETER), "connect_to_url(\"%s\")" % entry[0])
 		assert_begins(client.get_last_error(), entry[1], "get_last_error() for \"%s\"" % entry[0])
 		assert_eq(client.get_ready_state(), RustWebSocketClient.STATE_CLOSED, "state after \"%s\"" % entry[0])
@@ -97,7 +97,7 @@ func test_malformed_url_and_unsupported_scheme_are_refused_at_once() -> void:
 
 func test_second_connect_while_connecting_is_refused() -> void:
 	var ws := start(godot_url("/"))
-	var error := ws.client.connect_to_url(py_url("/echo"))
+	var error: Error = ws.client.connect_to_url(py_url("/echo"))
 	assert_eq(error_string(error), error_string(ERR_ALREADY_IN_USE), "second connect_to_url() while connecting")
 	assert_begins(ws.client.get_last_error(), "a connection is already in progress", "get_last_error()")
 	note("second connect_to_url while connecting → ERR_ALREADY_IN_USE: " + ws.client.get_last_error())
@@ -149,7 +149,7 @@ func test_malformed_custom_headers_are_refused() -> void:
 		["Sec-WebSocket-Key: x", "invalid custom header \"Sec-WebSocket-Key: x\": this header is set by the WebSocket handshake itself"],
 	]
 	for entry in cases:
-		var error := client.connect_to_url(py_url("/headers"), PackedStringArray(), false, PackedStringArray([entry[0]]))
+		var error: Error = client.connect_to_url(py_url("/headers"), PackedStringArray(), false, PackedStringArray([entry[0]]))
 		assert_eq(error_string(error), error_string(ERR_INVALID_PARAMETER), "connect_to_url() with header %s" % show(entry[0]))
 		assert_eq(client.get_last_error(), entry[1], "get_last_error() for header %s" % show(entry[0]))
 		assert_eq(client.get_ready_state(), RustWebSocketClient.STATE_CLOSED, "state after header %s" % show(entry[0]))
@@ -157,7 +157,7 @@ func test_malformed_custom_headers_are_refused() -> void:
 	await wait_frames(5)
 	assert_eq(ws.lifecycle(), [] as Array[String], "signals after refused calls")
 	# The same object still connects with a good header.
-	var error := client.connect_to_url(py_url("/headers"), PackedStringArray(), false, PackedStringArray(["X-Token: fine"]))
+	var error: Error = client.connect_to_url(py_url("/headers"), PackedStringArray(), false, PackedStringArray(["X-Token: fine"]))
 	assert_eq(error_string(error), error_string(OK), "connect_to_url() with a good header afterwards")
 	await wait_until_open(ws)
 
@@ -165,7 +165,7 @@ func test_malformed_custom_headers_are_refused() -> void:
 func test_malformed_subprotocol_is_refused() -> void:
 	var client := make_client()
 	for protocol in ["a, b", ""]:
-		var error := client.connect_to_url(py_url("/subprotocol"), PackedStringArray([protocol]))
+		var error: Error = client.connect_to_url(py_url("/subprotocol"), PackedStringArray([protocol]))
 		assert_eq(error_string(error), error_string(ERR_INVALID_PARAMETER), "connect_to_url() offering %s" % show(protocol))
 		assert_begins(client.get_last_error(), "invalid sub-protocol \"%s\"" % protocol, "get_last_error()")
 		note("%s → %s" % [show(protocol), client.get_last_error()])

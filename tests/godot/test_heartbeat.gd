@@ -7,7 +7,7 @@ func start_with_heartbeat(url: String, interval: float, timeout: float) -> Signa
 	var ws := watch(make_client())
 	ws.client.heartbeat_interval = interval
 	ws.client.heartbeat_timeout = timeout
-	var error := ws.client.connect_to_url(url)
+	var error: Error = ws.client.connect_to_url(url)
 	assert_eq(error_string(error), error_string(OK), "connect_to_url(\"%s\") result" % url)
 	return ws
 
@@ -20,7 +20,7 @@ func test_round_trip_time_is_measured_from_pongs() -> void:
 	if not await wait_for(func(): return ws.client.get_round_trip_time() > 0.0):
 		fail("get_round_trip_time() stayed 0 with heartbeat_interval = 0.05")
 		return
-	var rtt := ws.client.get_round_trip_time()
+	var rtt: float = ws.client.get_round_trip_time()
 	assert_eq(ws.client.get_statistics()["round_trip_time"] > 0.0, true, "statistics round_trip_time > 0")
 	ws.client.send_text("still here")
 	await wait_for(func(): return ws.payloads.size() >= 1)
@@ -56,7 +56,7 @@ func test_refused_upgrade_is_readable() -> void:
 	assert_eq(ws.lifecycle(), ["connection_error"] as Array[String], "signals")
 	assert_eq(ws.client.get_last_error(), "server refused the WebSocket upgrade with HTTP 401 Unauthorized", "get_last_error()")
 	assert_eq(ws.client.get_handshake_response_status(), 401, "get_handshake_response_status()")
-	var headers := ws.client.get_handshake_response_headers()
+	var headers: PackedStringArray = ws.client.get_handshake_response_headers()
 	assert_true(headers.has("www-authenticate: Bearer realm=\"game\""), "WWW-Authenticate in %s" % show(headers))
 	assert_eq(ws.client.get_handshake_response_body().get_string_from_utf8(), "token expired\n", "get_handshake_response_body()")
 	note("401 → headers %s, body %s" % [headers, show(ws.client.get_handshake_response_body().get_string_from_utf8())])
@@ -69,7 +69,7 @@ func test_accepted_upgrade_response_is_readable() -> void:
 	if not ws.is_open():
 		return
 	assert_eq(ws.client.get_handshake_response_status(), 101, "get_handshake_response_status()")
-	var headers := ws.client.get_handshake_response_headers()
+	var headers: PackedStringArray = ws.client.get_handshake_response_headers()
 	assert_true(headers.has("upgrade: websocket"), "Upgrade in %s" % show(headers))
 	assert_eq(ws.client.get_handshake_response_body().size(), 0, "no body")
 
@@ -83,7 +83,7 @@ func test_statistics_count_the_messages_exchanged() -> void:
 	ws.client.send_text("hello")
 	ws.client.send(binary)
 	await wait_for(func(): return ws.payloads.size() >= 2)
-	var live := ws.client.get_statistics()
+	var live: Dictionary = ws.client.get_statistics()
 	assert_eq(live["messages_sent"], 2, "messages_sent")
 	assert_eq(live["messages_received"], 2, "messages_received")
 	assert_eq(live["payload_bytes_sent"], 105, "payload_bytes_sent")
@@ -94,7 +94,7 @@ func test_statistics_count_the_messages_exchanged() -> void:
 	ws.client.disconnect_from_host()
 	if not await wait_until_ended(ws):
 		return
-	var ended := ws.client.get_statistics()
+	var ended: Dictionary = ws.client.get_statistics()
 	assert_eq(ended["messages_sent"], 2, "messages_sent kept after the close")
 	assert_true(ended["wire_bytes_sent"] > live["wire_bytes_sent"], "the close frame is counted")
 	assert_eq(ended.keys(), ["messages_sent", "messages_received", "payload_bytes_sent", "payload_bytes_received", "wire_bytes_sent", "wire_bytes_received", "compression_ratio", "round_trip_time", "reconnects"], "keys")

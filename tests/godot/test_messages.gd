@@ -65,7 +65,7 @@ func test_invalid_utf8_in_text_mode_is_refused() -> void:
 	var ws := await open(godot_url("/"))
 	if not ws.is_open():
 		return
-	var error := ws.client.send(PackedByteArray([0xff, 0xfe, 0x41]), RustWebSocketClient.WRITE_MODE_TEXT)
+	var error: Error = ws.client.send(PackedByteArray([0xff, 0xfe, 0x41]), RustWebSocketClient.WRITE_MODE_TEXT)
 	assert_eq(error_string(error), error_string(ERR_INVALID_DATA), "send(invalid UTF-8, WRITE_MODE_TEXT)")
 	assert_eq(ws.client.get_last_error(), "send() in WRITE_MODE_TEXT needs UTF-8 data", "get_last_error()")
 	assert_eq(ws.client.send_text("after"), OK, "send_text() afterwards")

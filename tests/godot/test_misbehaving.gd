@@ -13,7 +13,7 @@ extends "test_case.gd"
 ## | fragmented ping                       |                                          |            |
 ## | invalid UTF-8 in a text message       | connection_established, connection_closed(false) | 1007 |
 ## | frame over max_message_size           | connection_established, connection_closed(false) | 1009 |
-## | close frame with code 999             | connection_established, server_close_request(1002), connection_closed(true) | 1002 |
+## | close frame with code 999             | connection_established, connection_closed(false) | 1002 |
 ## | TCP closed without a close frame      | connection_established, connection_closed(false) | -1  |
 ## | never answers our close               | connection_established, connection_closed(false) (close timeout) | 1000 |
 ## | one byte every 10 ms (frames, or the upgrade response) | connection_established, message_received, server_close_request, connection_closed(true) | 1000 |
@@ -35,7 +35,7 @@ func _run_case(path: String, short_timeouts := false, max_message_size := 0) -> 
 	if max_message_size > 0:
 		client.max_message_size = max_message_size
 	var ws := watch(client)
-	var error := client.connect_to_url(misbehaving_url(path))
+	var error: Error = client.connect_to_url(misbehaving_url(path))
 	assert_eq(error_string(error), error_string(OK), "connect_to_url(%s)" % path)
 	await wait_until_ended(ws)
 	return ws
@@ -121,13 +121,13 @@ func test_misbehaving_frame_over_max_message_size_closes_with_1009() -> void:
 	assert_signal(ws, "connection_closed", [false])
 
 
-func test_misbehaving_invalid_close_code_is_answered_with_1002() -> void:
-	# tungstenite answers a close frame with a code that may not be sent (999) with 1002
-	# "Protocol violation" and reports that frame instead of the invalid one.
+func test_misbehaving_invalid_close_code_fails_the_connection_with_1002() -> void:
+	# RFC 6455 7.4: a close frame with a code that may not be sent (999) fails the connection:
+	# it is answered with 1002, is no close request, and the ending is not clean.
 	var ws := await _run_case("/bad-close-code")
-	_check_end(ws, ["connection_established", "server_close_request", "connection_closed"] as Array[String], "", 1002)
-	assert_signal(ws, "server_close_request", [1002, "Protocol violation"])
-	assert_signal(ws, "connection_closed", [true])
+	_check_end(ws, ["connection_established", "connection_closed"] as Array[String],
+		"server broke the WebSocket protocol: its close frame carried status code 999, which RFC 6455 does not allow (report this to the server's developers); closed with code 1002", 1002)
+	assert_signal(ws, "connection_closed", [false])
 
 
 # ---- Ends without a close handshake, and slow servers --------------------------------------------

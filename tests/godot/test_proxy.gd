@@ -3,7 +3,7 @@ extends "test_case.gd"
 ## (OS.set_environment, read at each connect), NO_PROXY, credentials, and the proxy resolving a
 ## name (game.test) that only it knows.
 
-const PROXY_VARIABLES := ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY"]
+const PROXY_VARIABLES := ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"]
 
 
 ## ws:// on the Python peer by the name only the proxy resolves.
@@ -84,7 +84,7 @@ func test_wrong_proxy_password_is_reported_without_it() -> void:
 	if not await wait_until_ended(ws):
 		return
 	assert_signal(ws, "connection_error", [])
-	var error := ws.client.get_last_error()
+	var error: String = ws.client.get_last_error()
 	assert_eq(error, "proxy 127.0.0.1:%d refused the tunnel to game.test:%d with HTTP 407 Proxy Authentication Required: it did not accept the user name and password of the proxy URL" % [proxy_port, py_port], "get_last_error()")
 	assert_true(not error.contains("hunter2"), "the password must not appear in get_last_error()")
 	var right := watch(make_client())
@@ -106,6 +106,19 @@ func test_unreachable_proxy_is_named() -> void:
 
 func test_unsupported_proxy_url_is_refused_at_once() -> void:
 	var client := make_client()
-	client.proxy_url = "socks5://proxy.lan:1080"
+	client.proxy_url = "socks4://proxy.lan:1080"
 	assert_eq(error_string(client.connect_to_url(_proxied_url())), error_string(ERR_INVALID_PARAMETER), "connect_to_url() result")
-	assert_eq(client.get_last_error(), "invalid proxy URL in the proxy setting: \"socks5://\" proxies are not supported, only http:// (HTTP CONNECT) proxies", "get_last_error()")
+	assert_eq(client.get_last_error(), "invalid proxy URL in the proxy setting: \"socks4://\" proxies are not supported, only http:// (HTTP CONNECT), socks5:// and socks5h:// proxies", "get_last_error()")
+
+
+# A SOCKS5 proxy URL is taken and its proxy dialed (the handshake itself is tested in the engine's
+# tests/socks.rs against a real SOCKS5 server); the password is never shown.
+func test_socks5_proxy_url_is_dialed_without_showing_the_password() -> void:
+	var port := closed_port()
+	var ws := watch(make_client())
+	ws.client.proxy_url = "socks5h://bob:hunter2@127.0.0.1:%d" % port
+	assert_eq(error_string(ws.client.connect_to_url(_proxied_url())), error_string(OK), "connect_to_url() result")
+	assert_eq(ws.client.get_proxy_in_use(), "127.0.0.1:%d" % port, "get_proxy_in_use()")
+	if not await wait_until_ended(ws):
+		return
+	assert_eq(ws.client.get_last_error(), "cannot reach the proxy 127.0.0.1:%d: connection refused by 127.0.0.1:%d" % [port, port], "get_last_error()")

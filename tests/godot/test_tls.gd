@@ -10,6 +10,19 @@ const TlsServer := preload("tls_server.gd")
 ## WebSocketPeer buffers.
 const MIB := 1 << 20
 
+## The development certificates users bring, by the name the Python server serves them under (see
+## rust/xtask/src/certs.rs): Godot's Crypto.generate_self_signed_certificate(key,
+## "CN=localhost,O=Game,C=US"), and openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost
+## without and with -addext subjectAltName=DNS:localhost. All three are CA:TRUE; the first two name
+## localhost only in their common name.
+const USER_MADE: Array[String] = ["godot_crypto", "openssl_cn", "openssl_san"]
+
+const LOCALHOST_NOT_127 := "TLS handshake with 127.0.0.1 failed: the certificate is valid for localhost, not 127.0.0.1; connect to one of those names, or set tls_server_name to one"
+
+const CLIENT_CERTIFICATE_REQUIRED := "TLS handshake with localhost failed: the server requires a client certificate: set tls_client_certificate and tls_client_key"
+
+const SELF_SIGNED_LOCALHOST := "TLS handshake with localhost failed: the certificate for localhost is not trusted (self-signed); to accept it, set trusted_tls_certificate to this certificate"
+
 
 # ---- Godot's TLS server ------------------------------------------------------------------------
 
@@ -25,8 +38,8 @@ func test_godot_tls_server_trusted_certificate_opens_and_carries_a_mib_both_ways
 	if not await wait_until_open(ws):
 		return
 	assert_signal(ws, "connection_established", [""])
-	var version := ws.client.get_tls_version()
-	var cipher_suite := ws.client.get_tls_cipher_suite()
+	var version: String = ws.client.get_tls_version()
+	var cipher_suite: String = ws.client.get_tls_cipher_suite()
 	assert_true(not version.is_empty(), "get_tls_version() must not be empty on an open wss:// connection")
 	assert_true(not cipher_suite.is_empty(), "get_tls_cipher_suite() must not be empty on an open wss:// connection")
 	note("Godot TLS server: %s, %s" % [version, cipher_suite])
@@ -42,7 +55,7 @@ func test_godot_tls_server_self_signed_is_rejected_without_trust() -> void:
 	# Godot's server prints "mbedtls error: returned -0x7780" (the client's fatal alert) on stderr;
 	# that is not an error report, so it does not fail the test.
 	var ws := start("wss://localhost:%d/" % server.port)
-	await _expect_failure(ws, "TLS handshake with localhost failed: the certificate for localhost is not trusted (self-signed)")
+	await _expect_failure(ws, SELF_SIGNED_LOCALHOST)
 	# Let the server see the aborted handshake through (what it reports of it is checked too).
 	if not await wait_for(func(): return server.accepted == 1 and server.connections() == 0, 5.0):
 		fail("the Godot server still holds %d of %d connections 5 s after the client gave up" % [server.connections(), server.accepted])
@@ -67,12 +80,12 @@ func test_python_tls_trusted_certificate_opens_with_tls_1_3_and_carries_a_mib_bo
 
 func test_python_tls_self_signed_is_rejected_without_trust() -> void:
 	var ws := start(py_tls_url("localhost"))
-	await _expect_failure(ws, "TLS handshake with localhost failed: the certificate for localhost is not trusted (self-signed)")
+	await _expect_failure(ws, SELF_SIGNED_LOCALHOST)
 
 
 func test_python_tls_certificate_for_another_name_is_rejected_naming_both() -> void:
 	var ws := _start_trusting(py_tls_url("example", "/echo", "127.0.0.1"), "example.crt")
-	await _expect_failure(ws, "TLS handshake with 127.0.0.1 failed: the certificate is valid for example.com, not 127.0.0.1")
+	await _expect_failure(ws, "TLS handshake with 127.0.0.1 failed: the certificate is valid for example.com, not 127.0.0.1; connect to one of those names, or set tls_server_name to one")
 
 
 func test_python_tls_server_name_override_verifies_that_name() -> void:
@@ -87,7 +100,7 @@ func test_python_tls_server_name_override_verifies_that_name() -> void:
 
 func test_python_tls_expired_certificate_is_rejected_with_its_date() -> void:
 	var ws := _start_trusting(py_tls_url("expired"), "expired.crt")
-	await _expect_failure(ws, "TLS handshake with localhost failed: the certificate for localhost expired on 2020-01-01")
+	await _expect_failure(ws, "TLS handshake with localhost failed: the certificate for localhost expired on 2020-01-01; renew it on the server (or check this computer's clock)")
 
 
 func test_python_tls_verification_off_accepts_any_certificate_with_a_warning() -> void:
@@ -128,7 +141,7 @@ func test_python_tls_private_ca_among_several_trusted_certificates() -> void:
 
 func test_python_tls_certificate_from_another_issuer_is_rejected() -> void:
 	var ws := _start_trusting(py_tls_url("ca_server"), "localhost.crt")
-	await _expect_failure(ws, "TLS handshake with localhost failed: the certificate for localhost is not trusted (unknown issuer)")
+	await _expect_failure(ws, "TLS handshake with localhost failed: the certificate for localhost is not trusted (unknown issuer): neither it nor its issuer is in trusted_tls_certificate; add the CA that issued it, or the certificate itself")
 
 
 func test_plain_server_answering_a_wss_url_is_named_as_such() -> void:
@@ -136,7 +149,7 @@ func test_plain_server_answering_a_wss_url_is_named_as_such() -> void:
 	if not await wait_until_ended(ws):
 		return
 	assert_eq(ws.lifecycle(), ["connection_error"] as Array[String], "signals")
-	var error := ws.client.get_last_error()
+	var error: String = ws.client.get_last_error()
 	assert_begins(error, "TLS handshake with 127.0.0.1 failed: ", "get_last_error()")
 	assert_ends(error, "(is it a plain ws:// server?)", "get_last_error()")
 	note("connection_error: " + error)
@@ -162,8 +175,123 @@ func test_trusted_certificate_change_applies_to_the_next_connection() -> void:
 		fail("the second connection neither opened nor failed within %.0f s" % WAIT_S)
 		return
 	assert_eq(ws.lifecycle(), ["connection_established", "connection_closed", "connection_error"] as Array[String], "signals")
-	assert_eq(client.get_last_error(), "TLS handshake with localhost failed: the certificate for localhost is not trusted (self-signed)", "get_last_error() of the second connection")
+	assert_eq(client.get_last_error(), SELF_SIGNED_LOCALHOST, "get_last_error() of the second connection")
 	note("trusted → open → trusted_tls_certificate = null → still open → reconnect: " + client.get_last_error())
+
+
+# ---- Certificates as users make them -----------------------------------------------------------
+
+
+func test_user_made_certificates_pinned_open_on_python_tls() -> void:
+	for identity in USER_MADE:
+		var ws := await _open_trusting(py_tls_url(identity), identity + ".crt")
+		if ws == null:
+			fail("%s.crt pinned did not open" % identity)
+			return
+		await _echo_text(ws, "pinned " + identity)
+		note("%s pinned: open (%s)" % [identity, ws.client.get_tls_version()])
+		ws.client.disconnect_from_host()
+
+
+func test_user_made_certificates_not_pinned_are_not_trusted() -> void:
+	for identity in USER_MADE:
+		await _expect_failure(start(py_tls_url(identity)), SELF_SIGNED_LOCALHOST)
+
+
+func test_user_made_certificates_pinned_to_another_are_not_trusted() -> void:
+	for identity in USER_MADE:
+		var other := "openssl_san" if identity != "openssl_san" else "openssl_cn"
+		await _expect_failure(_start_trusting(py_tls_url(identity), other + ".crt"), SELF_SIGNED_LOCALHOST)
+
+
+func test_user_made_certificates_pinned_are_still_checked_for_the_host() -> void:
+	for identity in USER_MADE:
+		var url := py_tls_url(identity, "/echo", "127.0.0.1")
+		await _expect_failure(_start_trusting(url, identity + ".crt"), LOCALHOST_NOT_127)
+		var client := make_client()
+		client.tls_server_name = "localhost"
+		var ws := await _open_trusting(url, identity + ".crt", client)
+		if ws == null:
+			fail("%s.crt pinned with tls_server_name = localhost did not open" % identity)
+			return
+		ws.client.disconnect_from_host()
+
+
+func test_user_made_certificates_pinned_open_on_godot_tls_server() -> void:
+	for identity in USER_MADE:
+		var server := await _godot_tls_server(identity)
+		if server == null:
+			return
+		var ws := await _open_trusting("wss://localhost:%d/" % server.port, identity + ".crt")
+		if ws == null:
+			fail("%s.crt pinned did not open on Godot's TLS server" % identity)
+			return
+		await _echo_text(ws, "pinned %s on Godot's TLS server" % identity)
+		ws.client.disconnect_from_host()
+
+
+func test_certificate_made_by_crypto_in_the_game_opens_pinned_on_godot_tls_server() -> void:
+	# As Godot's docs show, with the objects themselves (no file): the server's TLSOptions and the
+	# client's trusted_tls_certificate hold the same X509Certificate.
+	var crypto := Crypto.new()
+	var key := crypto.generate_rsa(2048)
+	var cert := crypto.generate_self_signed_certificate(key, "CN=localhost,O=Game,C=US")
+	var server: TlsServer = add_node(TlsServer.new())
+	if not assert_eq(error_string(server.listen_with(key, cert)), error_string(OK), "Godot TLS server listen_with()"):
+		return
+	await tree.process_frame
+	var client := make_client()
+	client.trusted_tls_certificate = cert
+	var ws := watch(client)
+	assert_eq(error_string(client.connect_to_url("wss://localhost:%d/" % server.port)), error_string(OK), "connect_to_url()")
+	if not await wait_until_open(ws):
+		return
+	await _echo_text(ws, "pinned Crypto certificate")
+	# Not pinned, it is refused like the other self-signed ones (test_godot_tls_server_self_signed_*
+	# and test_user_made_certificates_*); not repeated here, where Godot's server would report the
+	# aborted handshake as an engine error while the test still runs.
+
+
+# ---- Client certificates (mutual TLS) ------------------------------------------------------------
+
+
+func test_client_certificate_the_server_requires_opens() -> void:
+	var client := _client_with_certificate("client.crt", "client.key")
+	var ws := await _open_trusting(py_tls_url("mtls"), "localhost.crt", client)
+	if ws == null:
+		return
+	await _echo_text(ws, "mutual TLS")
+
+
+func test_client_certificate_required_but_not_set_says_so() -> void:
+	await _expect_failure(_start_trusting(py_tls_url("mtls"), "localhost.crt"), CLIENT_CERTIFICATE_REQUIRED)
+
+
+func test_client_certificate_the_server_does_not_trust_is_reported() -> void:
+	var client := _client_with_certificate("stranger.crt", "stranger.key")
+	var ws := _start_trusting(py_tls_url("mtls"), "localhost.crt", client)
+	if not await wait_until_ended(ws):
+		return
+	assert_eq(ws.lifecycle(), ["connection_error"] as Array[String], "signals")
+	var error: String = ws.client.get_last_error()
+	assert_begins(error, "TLS handshake with localhost failed: the server rejected the client certificate (", "get_last_error()")
+	assert_ends(error, "); check that the server trusts tls_client_certificate's issuer and that it is valid", "get_last_error()")
+	note("connection_error: " + error)
+
+
+func test_client_certificate_settings_that_cannot_work_are_refused_at_connect() -> void:
+	var cases := [
+		["client.crt", "", "invalid TLS settings: tls_client_certificate is set but tls_client_key is not: set the certificate's private key too (or neither)"],
+		["", "client.key", "invalid TLS settings: tls_client_key is set but tls_client_certificate is not: set the key's certificate too (or neither)"],
+		["client.crt", "stranger.key", "invalid TLS settings: tls_client_key is not the private key of tls_client_certificate: set the key the certificate was made with"],
+	]
+	for entry in cases:
+		var client := _client_with_certificate(entry[0], entry[1])
+		var ws := watch(client)
+		assert_eq(error_string(client.connect_to_url(py_tls_url("mtls"))), error_string(ERR_INVALID_PARAMETER), "connect_to_url() with %s + %s" % [entry[0], entry[1]])
+		assert_eq(client.get_last_error(), entry[2], "get_last_error() with %s + %s" % [entry[0], entry[1]])
+		assert_eq(ws.lifecycle(), [] as Array[String], "signals")
+		note(client.get_last_error())
 
 
 # ---- Timeout -----------------------------------------------------------------------------------
@@ -200,10 +328,10 @@ func test_tls_handshake_timeout_says_during_the_tls_handshake() -> void:
 # ---- Helpers -----------------------------------------------------------------------------------
 
 
-## Godot's TLS echo server with res://tests/certs/localhost.*, in the tree until teardown.
-func _godot_tls_server() -> TlsServer:
+## Godot's TLS echo server with res://tests/certs/<identity>.*, in the tree until teardown.
+func _godot_tls_server(identity := "localhost") -> TlsServer:
 	var server: TlsServer = add_node(TlsServer.new())
-	var error := server.listen("res://tests/certs/localhost.key", "res://tests/certs/localhost.crt")
+	var error := server.listen("res://tests/certs/%s.key" % identity, "res://tests/certs/%s.crt" % identity)
 	if not assert_eq(error_string(error), error_string(OK), "Godot TLS server listen()"):
 		return null
 	await tree.process_frame
@@ -214,7 +342,7 @@ func _godot_tls_server() -> TlsServer:
 func _start_trusting(url: String, trusted: String, client: RustWebSocketClient = null) -> SignalLog:
 	var ws := watch(client if client != null else make_client())
 	ws.client.trusted_tls_certificate = certificate(trusted)
-	var error := ws.client.connect_to_url(url)
+	var error: Error = ws.client.connect_to_url(url)
 	assert_eq(error_string(error), error_string(OK), "connect_to_url(\"%s\") result" % url)
 	return ws
 
@@ -225,6 +353,16 @@ func _open_trusting(url: String, trusted: String, client: RustWebSocketClient = 
 	if await wait_until_open(ws):
 		return ws
 	return null
+
+
+## A new client presenting res://tests/certs/<certificate> and <key> (either may be "": unset).
+func _client_with_certificate(certificate_file: String, key_file: String) -> RustWebSocketClient:
+	var client := make_client()
+	if not certificate_file.is_empty():
+		client.tls_client_certificate = certificate(certificate_file)
+	if not key_file.is_empty():
+		client.tls_client_key = load("res://tests/certs/" + key_file)
+	return client
 
 
 ## Waits for the attempt to fail, and checks it failed with exactly this error and nothing else.

@@ -33,6 +33,11 @@ func listen(key_path: String, certificate_path: String) -> Error:
 	var certificate: X509Certificate = load(certificate_path)
 	if key == null or certificate == null:
 		return ERR_FILE_CANT_OPEN
+	return listen_with(key, certificate)
+
+
+## Listens like [method listen], with a key and certificate already at hand.
+func listen_with(key: CryptoKey, certificate: X509Certificate) -> Error:
 	_tls = TLSOptions.server(key, certificate)
 	var error := _server.listen(0, "127.0.0.1")
 	if error == OK:

@@ -1,6 +1,6 @@
 ## The multiplayer scenarios: for each, the server's settings, its clients, and the phases the
 ## server drives them through. `cargo xtask test` starts `mp_server.gd --scenario=<name>` for
-## every name it lists (see rust/xtask/src/main.rs), reads the `CLIENT <name>` lines the server
+## every name it lists (see rust/xtask/src/multiplayer.rs), reads the `CLIENT <name>` lines the server
 ## prints, and starts one `mp_client.gd` process per client.
 ##
 ## Clients:

@@ -9,6 +9,7 @@ extends SceneTree
 
 const CLASS := "RustWebSocketClient"
 const EXTENSION := "res://addons/rust_websocket/rust_websocket.gdextension"
+const PORTABLE_ENTRY_POINT := "res://addons/rust_websocket/web/rust_websocket.gd"
 const TEXT := "hello from the installed package"
 const BINARY := [1, 2, 3, 255]
 ## A run not over after this many seconds has hung; it fails instead of blocking the suite.
@@ -28,6 +29,9 @@ var _failed := 0
 func _initialize() -> void:
 	_check("extension loaded", EXTENSION in GDExtensionManager.get_loaded_extensions(), EXTENSION)
 	_check("class registered", ClassDB.class_exists(CLASS), CLASS)
+	# The web path ships in the zip too: its entry point picks the native class where it is loaded.
+	var portable: Script = load(PORTABLE_ENTRY_POINT)
+	_check("web path entry point", portable != null and portable.create_client().get_class() == CLASS, PORTABLE_ENTRY_POINT)
 	if not ClassDB.class_exists(CLASS) or _tcp.listen(0, "127.0.0.1") != OK:
 		_finish()
 		return

@@ -14,7 +14,9 @@ No message size limit, no compression unless the query asks for it:
 
 With `--tls-dir DIR` it also serves wss:// (Python's `ssl`, same paths) on one more port per
 identity NAME in TLS_IDENTITIES that DIR holds as NAME.crt (certificate chain, PEM) + NAME.key,
-and prints `TLS <name> <port>` for each (before the READY line).
+and prints `TLS <name> <port>` for each (before the READY line). When DIR also holds
+client_ca.crt, one more port, named `mtls`, serves the `localhost` identity and requires a client
+certificate issued by (or equal to) one in client_ca.crt (`ssl.CERT_REQUIRED`).
 
 What a connection does depends on its request path:
 
@@ -101,7 +103,15 @@ PATHS = {
 SUBPROTOCOL = "chat.v1"
 
 # The server identities --tls-dir can hold (see rust/xtask/src/certs.rs), in the order printed.
-TLS_IDENTITIES = ["localhost", "expired", "example", "ca_server"]
+TLS_IDENTITIES = [
+    "localhost",
+    "expired",
+    "example",
+    "ca_server",
+    "openssl_san",
+    "openssl_cn",
+    "godot_crypto",
+]
 
 
 class Record:
@@ -357,6 +367,14 @@ def tls_contexts(directory):
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(chain, key)
             contexts.append((name, context))
+    client_ca = os.path.join(directory, "client_ca.crt")
+    localhost = os.path.join(directory, "localhost")
+    if os.path.isfile(client_ca) and os.path.isfile(localhost + ".key"):
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(localhost + ".crt", localhost + ".key")
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(client_ca)
+        contexts.append(("mtls", context))
     return contexts
 
 

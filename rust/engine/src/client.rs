@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::deflate::{CompressionCounters, CompressionTotals};
 use crate::link::{Incoming, Link, Outbound};
+use crate::multiplayer::{parse_assigned_peer_id, PeerIdHandshake};
 use crate::reactor::{self, Command, Reactor};
 use crate::reconnect::{Decision, Ending, Reconnector};
 use crate::{Config, ConnectRequest, Error, HandshakeResponse, Message, Statistics, TlsInfo};
@@ -53,6 +53,13 @@ pub enum Event {
     /// Auto-reconnect gave up after `attempts` failed attempts in a row: follows their last
     /// [`Event::Failed`]; [`Client::last_error`] says why the last one failed.
     ReconnectFailed { attempts: u32 },
+    /// With [`Config::godot_multiplayer`]: the server assigned this peer id with its first
+    /// message (which is not queued). Follows [`Event::Opened`].
+    PeerIdAssigned { id: i32 },
+    /// With [`Config::godot_multiplayer`]: the server sent no peer id in time, or something
+    /// else first. The connection is failed as by [`Client::fail`] (close code 1002), so
+    /// [`Event::Closed`] follows; [`Client::last_error`] says why.
+    MultiplayerHandshakeFailed,
 }
 
 /// A WebSocket client whose every call returns at once.
@@ -78,15 +85,8 @@ pub struct Client {
     /// Events moved over from the link, not yet returned by `poll_event`.
     incoming: VecDeque<Incoming>,
     received: VecDeque<Message>,
-    url: String,
-    protocol: String,
-    peer: Option<SocketAddr>,
-    tls: Option<TlsInfo>,
-    /// The counters of the current (or last) connection's permessage-deflate.
-    compression: Arc<CompressionCounters>,
-    close_code: Option<u16>,
-    close_reason: String,
-    last_error: Option<Error>,
+    /// What the game can ask about the current (or last) connection.
+    details: ConnectionDetails,
     /// What auto-reconnect connects to again: the last request and its settings, when enabled.
     reconnect_target: Option<(ConnectRequest, Config)>,
     reconnector: Reconnector,
@@ -94,12 +94,26 @@ pub struct Client {
     follow_up: Option<Event>,
     /// Whether the game closed or failed the connection, so it is not reconnected.
     closed_by_game: bool,
-    /// The proxy (`host:port`) the current connection goes through, if any.
+}
+
+/// The details of one connection (or attempt), forgotten when the next one starts.
+#[derive(Default)]
+struct ConnectionDetails {
+    url: String,
+    protocol: String,
+    peer: Option<SocketAddr>,
+    tls: Option<TlsInfo>,
+    close_code: Option<u16>,
+    close_reason: String,
+    last_error: Option<Error>,
+    /// The proxy (`host:port`) the connection goes through, if any.
     proxy: Option<String>,
-    /// The server's answer to the last upgrade request.
+    /// The server's answer to the upgrade request.
     handshake_response: Option<HandshakeResponse>,
-    /// The counters of the last connection, kept when it ended.
+    /// The counters of the connection, kept when it ended.
     final_statistics: Statistics,
+    /// With [`Config::godot_multiplayer`], until the server assigned the peer id.
+    peer_id_handshake: Option<PeerIdHandshake>,
 }
 
 /// The live connection behind a client. Dropping it releases the connection on the I/O thread.
@@ -114,6 +128,16 @@ impl Session {
     /// Hands `item` to the I/O thread, waking it unless it was already told.
     fn post(&self, item: Outbound) {
         if self.link.post(item) {
+            self.reactor.submit(Command::Serve { id: self.id });
+        }
+    }
+
+    /// The game took `message` from the queue: reading resumes if it was paused for it.
+    fn release_inbound(&self, message: &Message) {
+        if self
+            .link
+            .release_inbound(message.len(), self.inbound_queue_limit)
+        {
             self.reactor.submit(Command::Serve { id: self.id });
         }
     }
@@ -142,21 +166,11 @@ impl Client {
             state: ReadyState::Closed,
             incoming: VecDeque::new(),
             received: VecDeque::new(),
-            url: String::new(),
-            protocol: String::new(),
-            peer: None,
-            tls: None,
-            compression: Arc::default(),
-            close_code: None,
-            close_reason: String::new(),
-            last_error: None,
+            details: ConnectionDetails::default(),
             reconnect_target: None,
             reconnector: Reconnector::default(),
             follow_up: None,
             closed_by_game: false,
-            proxy: None,
-            handshake_response: None,
-            final_statistics: Statistics::default(),
         }
     }
 
@@ -179,11 +193,14 @@ impl Client {
             return Err(Error::AlreadyConnected);
         }
         let config = self.config.clone();
-        let reconnect_target = config
-            .reconnect
-            .enabled
+        // A Godot multiplayer server would assign a new peer id: never reconnect to it.
+        let reconnect_target = (config.reconnect.enabled && !config.godot_multiplayer)
             .then(|| (request.clone(), config.clone()));
+        let peer_id_handshake = config
+            .godot_multiplayer
+            .then(|| PeerIdHandshake::new(config.handshake_timeout));
         self.start_connection(request, config)?;
+        self.details.peer_id_handshake = peer_id_handshake;
         self.incoming.clear();
         self.received.clear();
         self.reconnect_target = reconnect_target;
@@ -206,19 +223,13 @@ impl Client {
         })?;
         let id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
         let link = Arc::new(Link::default());
-        self.url = request.url().to_owned();
-        self.protocol.clear();
-        self.peer = None;
-        self.tls = None;
-        self.compression = Arc::clone(&link.compression);
-        self.close_code = None;
-        self.close_reason.clear();
-        self.last_error = None;
-        self.handshake_response = None;
-        self.final_statistics = Statistics::default();
+        self.details = ConnectionDetails {
+            url: request.url().to_owned(),
+            proxy: proxy.as_ref().map(|proxy| proxy.address()),
+            ..ConnectionDetails::default()
+        };
         self.state = ReadyState::Connecting;
         let inbound_queue_limit = config.inbound_queue_limit;
-        self.proxy = proxy.as_ref().map(|proxy| proxy.address());
         request.set_proxy(proxy);
         reactor.submit(Command::Connect {
             id,
@@ -276,8 +287,8 @@ impl Client {
                 self.follow_up = Some(Event::Reconnecting { attempt, delay });
             }
             Decision::GiveUp { attempts } => {
-                if let Some(last) = self.last_error.take() {
-                    self.last_error = Some(Error::ReconnectGaveUp {
+                if let Some(last) = self.details.last_error.take() {
+                    self.details.last_error = Some(Error::ReconnectGaveUp {
                         attempts,
                         last: Box::new(last),
                     });
@@ -321,6 +332,7 @@ impl Client {
                 });
                 self.state = ReadyState::Closing;
                 self.closed_by_game = true;
+                self.details.peer_id_handshake = None;
                 Ok(())
             }
             (None, ReadyState::Connecting) => {
@@ -365,11 +377,13 @@ impl Client {
             self.state = ReadyState::Closing;
             self.closed_by_game = true;
         }
-        self.last_error = Some(error);
+        self.details.peer_id_handshake = None;
+        self.details.last_error = Some(error);
     }
 
     /// The next thing that happened, if any. Costs one atomic load when nothing did. While
-    /// waiting to reconnect, it starts the attempt once its delay passed.
+    /// waiting to reconnect, it starts the attempt once its delay passed; while waiting for a
+    /// Godot multiplayer server's peer id, it fails the connection once the id is late.
     pub fn poll_event(&mut self) -> Option<Event> {
         if let Some(event) = self.follow_up.take() {
             return Some(event);
@@ -382,22 +396,31 @@ impl Client {
                 session.link.drain_into(&mut self.incoming);
             }
         }
-        Some(match self.incoming.pop_front()? {
+        let Some(incoming) = self.incoming.pop_front() else {
+            return self.check_peer_id_deadline();
+        };
+        Some(match incoming {
             Incoming::Opened {
                 protocol,
                 peer,
                 tls,
             } => {
-                self.tls = tls;
+                if let Some(handshake) = &mut self.details.peer_id_handshake {
+                    handshake.opened(Instant::now());
+                }
+                self.details.tls = tls;
                 if self.state == ReadyState::Connecting {
                     self.state = ReadyState::Open;
                 }
-                self.protocol = protocol.clone();
-                self.peer = Some(peer);
+                self.details.protocol = protocol.clone();
+                self.details.peer = Some(peer);
                 if self.reconnector.on_opened() {
                     self.follow_up = Some(Event::Reconnected);
                 }
                 Event::Opened { protocol }
+            }
+            Incoming::Message(message) if self.details.peer_id_handshake.is_some() => {
+                self.take_peer_id(message)
             }
             Incoming::Message(message) => {
                 self.received.push_back(message);
@@ -405,8 +428,8 @@ impl Client {
             }
             Incoming::CloseRequested { code, reason } => {
                 self.state = ReadyState::Closing;
-                self.close_code = Some(code);
-                self.close_reason = reason.clone();
+                self.details.close_code = Some(code);
+                self.details.close_reason = reason.clone();
                 Event::CloseRequested { code, reason }
             }
             Incoming::Closed {
@@ -416,11 +439,11 @@ impl Client {
                 error,
             } => {
                 self.state = ReadyState::Closed;
-                self.close_code = code;
-                self.close_reason = reason;
+                self.details.close_code = code;
+                self.details.close_reason = reason;
                 // A reason given to `fail()` stays when the close itself went fine.
                 if error.is_some() {
-                    self.last_error = error;
+                    self.details.last_error = error;
                 }
                 self.end_session();
                 self.after_ending(Ending::Dropped { close_code: code });
@@ -431,7 +454,7 @@ impl Client {
                 // unclean close.
                 let opened = self.state != ReadyState::Connecting;
                 self.state = ReadyState::Closed;
-                self.last_error = Some(error);
+                self.details.last_error = Some(error);
                 self.end_session();
                 if opened {
                     self.after_ending(Ending::Dropped { close_code: None });
@@ -442,22 +465,41 @@ impl Client {
                 }
             }
             Incoming::HandshakeResponse(response) => {
-                self.handshake_response = Some(*response);
+                self.details.handshake_response = Some(*response);
                 return self.poll_event();
             }
         })
+    }
+
+    /// Reads the peer id from a Godot multiplayer server's first message, which is not queued;
+    /// anything else fails the connection.
+    fn take_peer_id(&mut self, message: Message) -> Event {
+        self.details.peer_id_handshake = None;
+        if let Some(session) = &self.session {
+            session.release_inbound(&message);
+        }
+        match parse_assigned_peer_id(&message) {
+            Ok(id) => Event::PeerIdAssigned { id },
+            Err(error) => {
+                self.fail(error);
+                Event::MultiplayerHandshakeFailed
+            }
+        }
+    }
+
+    /// Fails a Godot multiplayer connection whose server sent no peer id in time.
+    fn check_peer_id_deadline(&mut self) -> Option<Event> {
+        let handshake = self.details.peer_id_handshake.as_ref()?;
+        let error = handshake.check_deadline(Instant::now()).err()?;
+        self.fail(error);
+        Some(Event::MultiplayerHandshakeFailed)
     }
 
     /// Takes the oldest received message. Messages stay available after the connection closed.
     pub fn take_message(&mut self) -> Option<Message> {
         let message = self.received.pop_front()?;
         if let Some(session) = &self.session {
-            if session
-                .link
-                .release_inbound(message.len(), session.inbound_queue_limit)
-            {
-                session.reactor.submit(Command::Serve { id: session.id });
-            }
+            session.release_inbound(&message);
         }
         Some(message)
     }
@@ -467,12 +509,13 @@ impl Client {
         self.received.len()
     }
 
-    /// The oldest received message, without taking it.
-    pub fn peek_message(&self) -> Option<&Message> {
-        self.received.front()
+    /// The newest received message not taken yet: after [`Event::MessageReceived`], its message.
+    pub fn newest_message(&self) -> Option<&Message> {
+        self.received.back()
     }
 
-    /// Payload bytes sent by the game and not yet handed to the socket.
+    /// Bytes sent by the game and not yet handed to the socket: the payloads of messages not
+    /// encoded yet, then their frames (headers included, after compression) until written.
     pub fn buffered_outbound_bytes(&self) -> usize {
         self.session
             .as_ref()
@@ -486,28 +529,33 @@ impl Client {
 
     /// The URL of the last connection attempt.
     pub fn requested_url(&self) -> &str {
-        &self.url
+        &self.details.url
     }
 
     /// The sub-protocol the server selected, or empty.
     pub fn selected_protocol(&self) -> &str {
-        &self.protocol
+        &self.details.protocol
     }
 
     /// The server's address once connected.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
-        self.peer
+        self.details.peer
     }
 
     /// The negotiated TLS version and cipher suite of a `wss://` connection once open.
     pub fn tls_info(&self) -> Option<&TlsInfo> {
-        self.tls.as_ref()
+        self.details.tls.as_ref()
     }
 
     /// The server's `Sec-WebSocket-Extensions` answer once open (e.g.
     /// `permessage-deflate; client_max_window_bits=12`), or empty when it accepted none.
     pub fn negotiated_extensions(&self) -> String {
-        let Some(response) = self.handshake_response.as_ref().filter(|r| r.status == 101) else {
+        let Some(response) = self
+            .details
+            .handshake_response
+            .as_ref()
+            .filter(|r| r.status == 101)
+        else {
             return String::new();
         };
         let answers: Vec<&str> = response
@@ -519,25 +567,20 @@ impl Client {
         answers.join(", ")
     }
 
-    /// Bytes permessage-deflate compressed and inflated on the current (or last) connection.
-    pub fn compression_totals(&self) -> CompressionTotals {
-        self.compression.totals()
-    }
-
     /// The code of the close frame that ended the connection: the server's, or ours when we
     /// failed the connection. `None` when it ended without a close frame.
     pub fn close_code(&self) -> Option<u16> {
-        self.close_code
+        self.details.close_code
     }
 
     /// The reason of the server's close frame, or empty.
     pub fn close_reason(&self) -> &str {
-        &self.close_reason
+        &self.details.close_reason
     }
 
     /// Why the last connection failed or ended abnormally, if it did.
     pub fn last_error(&self) -> Option<&Error> {
-        self.last_error.as_ref()
+        self.details.last_error.as_ref()
     }
 
     /// How many times auto-reconnect opened the connection again since the last
@@ -546,11 +589,11 @@ impl Client {
         self.reconnector.reconnects()
     }
 
-    /// The HTTP proxy (`host:port`, never its credentials) the last connection attempt went
+    /// The HTTP or SOCKS5 proxy (`host:port`, never its credentials) the last connection attempt went
     /// through, or `None` when it went directly. Through a proxy,
     /// [`peer_addr`](Client::peer_addr) is the proxy's address.
     pub fn proxy(&self) -> Option<&str> {
-        self.proxy.as_deref()
+        self.details.proxy.as_deref()
     }
 
     /// Ends the connection at once, without the close handshake, for a failure outside the
@@ -563,7 +606,7 @@ impl Client {
         let Some(session) = self.session.take() else {
             return;
         };
-        self.final_statistics = session.link.statistics.snapshot();
+        self.details.final_statistics = session.link.statistics.snapshot();
         // A panic is a bug that would likely strike again: no auto-reconnect.
         self.closed_by_game = true;
         session.link.drain_into(&mut self.incoming);
@@ -580,7 +623,7 @@ impl Client {
     /// connection's opening or failure: 101 and its headers, or a refusal's status, headers and
     /// body. `None` when no answer came (e.g. the TCP connect failed).
     pub fn handshake_response(&self) -> Option<&HandshakeResponse> {
-        self.handshake_response.as_ref()
+        self.details.handshake_response.as_ref()
     }
 
     /// The traffic counters and round-trip time of the current or last connection, counted from
@@ -588,7 +631,7 @@ impl Client {
     pub fn statistics(&self) -> Statistics {
         self.session
             .as_ref()
-            .map_or(self.final_statistics, |session| {
+            .map_or(self.details.final_statistics, |session| {
                 session.link.statistics.snapshot()
             })
     }
@@ -599,10 +642,11 @@ impl Client {
         self.statistics().round_trip_time
     }
 
-    /// Drops the connection's session, keeping its final counters.
+    /// Drops the connection's session, keeping its final counters, and its peer-id handshake.
     fn end_session(&mut self) {
+        self.details.peer_id_handshake = None;
         if let Some(session) = self.session.take() {
-            self.final_statistics = session.link.statistics.snapshot();
+            self.details.final_statistics = session.link.statistics.snapshot();
         }
     }
 }

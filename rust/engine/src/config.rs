@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use rustls::pki_types::CertificateDer;
 
+use crate::tls::ClientCertificate;
 use crate::ProxySetting;
 use crate::ReconnectConfig;
 
@@ -51,7 +52,8 @@ pub struct Config {
     pub tls: TlsConfig,
     /// Whether and how a dropped connection is connected again. Off by default.
     pub reconnect: ReconnectConfig,
-    /// The HTTP proxy to go through. Default [`ProxySetting::FromEnvironment`].
+    /// The proxy to go through (HTTP `CONNECT` or SOCKS5). Default
+    /// [`ProxySetting::FromEnvironment`].
     pub proxy: ProxySetting,
     /// Time allowed for the TCP connect (to the server, or to the proxy), all addresses raced
     /// together (happy eyeballs); the handshake timeout still bounds the whole handshake.
@@ -73,6 +75,15 @@ pub struct Config {
     ///
     /// [`Error::HeartbeatTimeout`]: crate::Error::HeartbeatTimeout
     pub heartbeat_timeout: Duration,
+    /// Join a server of Godot's `WebSocketMultiplayerPeer`: the server's first message is then
+    /// the client's peer id, reported as [`Event::PeerIdAssigned`] and not queued as a message;
+    /// a server that sends none within [`Config::handshake_timeout`] of the opening, or sends
+    /// something else, fails the connection ([`Event::MultiplayerHandshakeFailed`]). Never
+    /// reconnects (the server would assign a new id). Default `false`.
+    ///
+    /// [`Event::PeerIdAssigned`]: crate::Event::PeerIdAssigned
+    /// [`Event::MultiplayerHandshakeFailed`]: crate::Event::MultiplayerHandshakeFailed
+    pub godot_multiplayer: bool,
 }
 
 impl Default for Config {
@@ -89,6 +100,7 @@ impl Default for Config {
             compression: true,
             heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
             heartbeat_timeout: DEFAULT_HEARTBEAT_TIMEOUT,
+            godot_multiplayer: false,
         }
     }
 }
@@ -130,6 +142,12 @@ impl Config {
         self
     }
 
+    /// Sets [`Config::godot_multiplayer`].
+    pub fn with_godot_multiplayer(mut self, enabled: bool) -> Self {
+        self.godot_multiplayer = enabled;
+        self
+    }
+
     /// Sets [`Config::proxy`].
     pub fn with_proxy(mut self, proxy: ProxySetting) -> Self {
         self.proxy = proxy;
@@ -168,12 +186,23 @@ pub struct TlsConfig {
     /// Check the server's certificate chain and name. When `false`, any certificate is accepted
     /// (for development only). Default `true`.
     pub verify: bool,
-    /// When not empty, these certificates (DER) are the only trust anchors; otherwise the
-    /// Mozilla roots from `webpki-roots` are. Default empty.
+    /// When not empty, these certificates (DER) are the only ones trusted, as with Godot's
+    /// `TLSOptions.client(certificate)`: a server presenting one of them byte for byte is
+    /// accepted when it is within its validity period and names the host (CA:TRUE and a host
+    /// named only in the common name are fine, as mbedTLS has it), and any other server needs a
+    /// chain to one of them. When empty, the Mozilla roots from `webpki-roots` (and the system's
+    /// store, see [`TlsConfig::system_trust_store`]) are trusted. Default empty.
     pub trusted_certificates: Vec<CertificateDer<'static>>,
     /// The name the server's certificate is checked for, when it differs from the URL's host
     /// (e.g. connecting to an IP address whose certificate names a host). Default `None`.
     pub server_name: Option<String>,
+    /// With no [`TlsConfig::trusted_certificates`]: trust the operating system's certificate
+    /// store as well as the Mozilla roots (as Godot 4.1+ does), so a root a company or the user
+    /// installed works. Read once per process. Default `true`.
+    pub system_trust_store: bool,
+    /// The certificate and key to present when the server asks for one (mutual TLS). Default
+    /// `None`.
+    pub client_certificate: Option<ClientCertificate>,
 }
 
 impl Default for TlsConfig {
@@ -182,6 +211,8 @@ impl Default for TlsConfig {
             verify: true,
             trusted_certificates: Vec::new(),
             server_name: None,
+            system_trust_store: true,
+            client_certificate: None,
         }
     }
 }
@@ -196,6 +227,18 @@ impl TlsConfig {
     /// Sets [`TlsConfig::server_name`].
     pub fn with_server_name(mut self, server_name: Option<String>) -> Self {
         self.server_name = server_name;
+        self
+    }
+
+    /// Sets [`TlsConfig::system_trust_store`].
+    pub fn with_system_trust_store(mut self, system_trust_store: bool) -> Self {
+        self.system_trust_store = system_trust_store;
+        self
+    }
+
+    /// Sets [`TlsConfig::client_certificate`].
+    pub fn with_client_certificate(mut self, certificate: Option<ClientCertificate>) -> Self {
+        self.client_certificate = certificate;
         self
     }
 

@@ -14,28 +14,29 @@ use tungstenite::handshake::{HandshakeError, MidHandshake};
 use tungstenite::http::HeaderValue;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, WebSocketConfig};
-use tungstenite::{error::ProtocolError, error::SubProtocolError, WebSocket};
+use tungstenite::util::NonBlockingResult;
+use tungstenite::WebSocket;
 
-use crate::deflate::{self, InvalidCompressedData};
+use crate::deflate;
 use crate::dialer::{addresses_without_resolver, DialFailure, Dialer, Dialing};
 use crate::heartbeat::{Beat, Heartbeat};
 use crate::link::{Incoming, Link, Outbound};
 use crate::proxy::Tunnel;
+use crate::tls::HandshakeWitness;
 use crate::transport::Transport;
-use crate::{Bytes, Config, ConnectRequest, Error, HandshakeResponse, Message, Statistics};
+use crate::{
+    Bytes, Config, ConnectRequest, Error, HandshakeResponse, Message, Statistics, Utf8Bytes,
+};
 
-/// Close code sent when the game frees a client that is still open ("going away").
-const CLOSE_GOING_AWAY: u16 = 1001;
-/// Close code for "no status received", reported when the server's close frame had no code.
-const CLOSE_NO_STATUS: u16 = 1005;
+mod ending;
+
+use ending::{ending_from, handshake_error, CloseState, Ending};
+
 /// Outgoing messages are encoded and written this many bytes at a time (tungstenite's own write
 /// buffer, for its control frames, flushes at the same size).
 const WRITE_BATCH_BYTES: usize = 64 * 1024;
-/// tungstenite's read buffer: what one read system call can take in. It is allocated (and
-/// touched) for every connection, so it is the bulk of a connection's memory; 128 KiB reads
-/// carry 1 MB messages about twice as fast as 16 KiB ones (`cargo xtask bench`), and still
-/// leave a connection smaller than Godot's own peer.
-const READ_BUFFER_BYTES: usize = 128 * 1024;
+/// tungstenite's read buffer (see `shared_read`).
+const READ_BUFFER_BYTES: usize = crate::shared_read::FRAME_READ_BUFFER_BYTES;
 
 enum Phase {
     /// Waiting for the resolver.
@@ -58,12 +59,6 @@ enum Phase {
     Finished,
 }
 
-/// How an open connection ended.
-struct Ending {
-    clean: bool,
-    error: Option<Error>,
-}
-
 pub(crate) struct Connection {
     request: ConnectRequest,
     config: Config,
@@ -74,14 +69,18 @@ pub(crate) struct Connection {
     deadline: Option<Instant>,
     /// The wake-up the event loop was last asked for (the deadline or a dialing timer).
     scheduled_wake: Option<Instant>,
-    /// The code of the close frame we sent, if any.
-    close_sent: Option<u16>,
-    /// The code and reason of the close frame the server sent, if any.
-    close_received: Option<(u16, String)>,
+    /// The close frames sent and received.
+    close: CloseState,
     /// Pings while open, when the heartbeat is on.
     heartbeat: Option<Heartbeat>,
     /// Counted here and published to the link after each turn.
     statistics: Statistics,
+    /// The bytes of encoded frames the link counts as outbound (see [`Link::add_outbound`]).
+    frames_counted: usize,
+    /// What the server asked during the TLS handshake, for the error when it then hangs up.
+    tls_witness: Option<HandshakeWitness>,
+    /// The game let go of the client (see [`Connection::release`]): nobody reads what arrives.
+    released: bool,
 }
 
 impl Connection {
@@ -94,21 +93,42 @@ impl Connection {
             outbound: VecDeque::new(),
             deadline: None,
             scheduled_wake: None,
-            close_sent: None,
-            close_received: None,
+            close: CloseState::None,
             heartbeat: None,
             statistics: Statistics::default(),
+            frames_counted: 0,
+            tls_witness: None,
+            released: false,
         }
     }
 
-    /// Starts the attempt. Returns the host and port to resolve when the host to dial (the
-    /// server's, or the proxy's) is a name the resolver must answer.
-    pub(crate) fn start(&mut self, registry: &Registry, id: u64) -> Option<(String, u16)> {
-        self.set_deadline_after(self.config.handshake_timeout);
+    /// Starts the attempt at `now`. Returns the host and port to resolve when the host to dial
+    /// (the server's, or the proxy's) is a name the resolver must answer.
+    pub(crate) fn start(
+        &mut self,
+        registry: &Registry,
+        id: u64,
+        now: Instant,
+    ) -> Option<(String, u16)> {
+        self.set_deadline_after(self.config.handshake_timeout, now);
+        self.resolve_or_dial(registry, id, now)
+    }
+
+    /// The next name to resolve: the server's first when a `socks5://` proxy is given its
+    /// address, then the host to dial; once none is left, starts the TCP connects.
+    fn resolve_or_dial(
+        &mut self,
+        registry: &Registry,
+        id: u64,
+        now: Instant,
+    ) -> Option<(String, u16)> {
+        if let Some(server) = self.request.server_to_resolve() {
+            return Some(server);
+        }
         let (host, port) = self.dial_target();
         match addresses_without_resolver(&host, port) {
             Some(addresses) => {
-                self.connect(registry, id, addresses);
+                self.connect(registry, id, addresses, now);
                 None
             }
             None => Some((host, port)),
@@ -124,52 +144,67 @@ impl Connection {
         }
     }
 
-    /// The resolver answered.
+    /// The resolver answered at `now`. Returns the next name to resolve, if any.
     pub(crate) fn resolved(
         &mut self,
         registry: &Registry,
         id: u64,
         addresses: io::Result<Vec<SocketAddr>>,
-    ) {
+        now: Instant,
+    ) -> Option<(String, u16)> {
         if !matches!(self.phase, Phase::Resolving) {
-            return;
+            return None;
         }
-        let (host, _) = self.dial_target();
-        match addresses {
-            Ok(addresses) if !addresses.is_empty() => self.connect(registry, id, addresses),
-            Ok(_) => self.fail_dial(Error::Resolve {
+        let server = self.request.server_to_resolve();
+        let (host, _) = server.clone().unwrap_or_else(|| self.dial_target());
+        let error = match addresses {
+            Ok(addresses) if !addresses.is_empty() => {
+                if server.is_none() {
+                    self.connect(registry, id, addresses, now);
+                    return None;
+                }
+                self.request.set_server_address(addresses[0]);
+                return self.resolve_or_dial(registry, id, now);
+            }
+            Ok(_) => Error::Resolve {
                 host,
                 detail: "it has no address".into(),
-            }),
-            Err(error) => self.fail_dial(Error::Resolve {
+            },
+            Err(error) => Error::Resolve {
                 host,
                 detail: resolve_detail(&error),
-            }),
+            },
+        };
+        // The server's own name failing is not the proxy's fault.
+        match server {
+            Some(_) => self.fail(error),
+            None => self.fail_dial(error),
         }
+        None
     }
 
     /// Starts the TCP connects to `addresses` (happy eyeballs).
-    fn connect(&mut self, registry: &Registry, id: u64, addresses: Vec<SocketAddr>) {
+    fn connect(&mut self, registry: &Registry, id: u64, addresses: Vec<SocketAddr>, now: Instant) {
         let dialing = Dialer::start(
             addresses,
             registry,
             Token(id as usize),
-            Instant::now(),
+            now,
             self.config.connect_timeout,
         );
-        self.dialed(dialing);
+        self.dialed(dialing, now);
     }
 
     /// Moves on from a dialing step: keep waiting, go on over the connected socket, or fail.
-    fn dialed(&mut self, dialing: Dialing) {
+    fn dialed(&mut self, dialing: Dialing, now: Instant) {
         match dialing {
             Dialing::InProgress(dialer) => self.phase = Phase::Connecting(dialer),
             Dialing::Connected { tcp, addr } => match self.request.proxy() {
                 Some(proxy) => {
-                    let tunnel = Tunnel::new(proxy, self.request.host(), self.request.port());
-                    self.drive_tunnel(tcp, tunnel, addr);
+                    let tunnel = Tunnel::new(proxy, &self.request);
+                    self.drive_tunnel(tcp, tunnel, addr, now);
                 }
-                None => self.start_upgrade(tcp, addr),
+                None => self.start_upgrade(tcp, addr, now),
             },
             Dialing::Failed(failure) => {
                 let (host, port) = self.dial_target();
@@ -239,16 +274,16 @@ impl Connection {
         wake
     }
 
-    /// A scheduled wake-up came due at `at`: runs the dialing timers, then acts if the deadline
-    /// has passed, else lets the heartbeat act.
-    pub(crate) fn deadline_passed(&mut self, registry: &Registry, at: Instant) {
+    /// A scheduled wake-up came due; it is `now`: runs the dialing timers, then acts if the
+    /// deadline has passed, else lets the heartbeat act.
+    pub(crate) fn handle_timeout(&mut self, registry: &Registry, now: Instant) {
         if matches!(self.phase, Phase::Connecting(_)) {
             if let Phase::Connecting(dialer) = std::mem::replace(&mut self.phase, Phase::Finished) {
-                self.dialed(dialer.advance(registry, at));
+                self.dialed(dialer.advance(registry, now), now);
             }
         }
-        if self.deadline.is_none_or(|deadline| deadline > at) {
-            return self.beat(Instant::now());
+        if self.deadline.is_none_or(|deadline| deadline > now) {
+            return self.beat(now);
         }
         match self.phase {
             Phase::Resolving
@@ -258,7 +293,7 @@ impl Connection {
                 let stage = match &self.phase {
                     Phase::Resolving => "name resolution",
                     Phase::Connecting(_) => "the TCP connect",
-                    Phase::Tunneling { .. } => "the proxy's CONNECT",
+                    Phase::Tunneling { tunnel, .. } => tunnel.stage(),
                     Phase::Upgrading { handshake, .. }
                         if handshake.get_ref().get_ref().is_tls_handshaking() =>
                     {
@@ -276,18 +311,18 @@ impl Connection {
             Phase::Open(_) => {
                 // Both close frames were exchanged and only the TCP close is missing: that is
                 // still a clean close.
-                let clean = self.close_sent.is_some() && self.close_received.is_some();
+                let clean = self.close.is_exchanged();
                 let error = (!clean).then_some(Error::CloseTimeout {
                     timeout: self.config.close_timeout,
                 });
-                self.finish(Ending { clean, error });
+                self.finish(Ending::new(clean, error));
             }
             Phase::Finished => {}
         }
     }
 
-    /// Takes what the game posted and makes whatever progress the socket allows now.
-    pub(crate) fn drive(&mut self, registry: &Registry) {
+    /// Takes what the game posted and makes whatever progress the socket allows; it is `now`.
+    pub(crate) fn drive(&mut self, registry: &Registry, now: Instant) {
         self.link.take_outbox(&mut self.outbound);
         let opened = matches!(self.phase, Phase::Open(_) | Phase::Finished);
         if !opened
@@ -297,27 +332,30 @@ impl Connection {
                 .any(|item| matches!(item, Outbound::Close { .. }))
         {
             // Closing before the connection opened abandons the attempt.
-            self.abandon(registry);
-            return self.finish(Ending {
-                clean: false,
-                error: None,
-            });
+            self.abandon(registry, now);
+            return self.finish(Ending::new(false, None));
         }
         match std::mem::replace(&mut self.phase, Phase::Finished) {
-            Phase::Connecting(dialer) => self.dialed(dialer.advance(registry, Instant::now())),
-            Phase::Tunneling { tcp, tunnel, peer } => self.drive_tunnel(tcp, tunnel, peer),
+            Phase::Connecting(dialer) => self.dialed(dialer.advance(registry, now), now),
+            Phase::Tunneling { tcp, tunnel, peer } => self.drive_tunnel(tcp, tunnel, peer, now),
             Phase::Upgrading { handshake, peer } => {
-                self.drive_upgrade((*handshake).handshake(), peer)
+                self.drive_upgrade((*handshake).handshake(), peer, now)
             }
-            Phase::Open(socket) => self.serve_open(socket),
+            Phase::Open(socket) => self.serve_open(socket, now),
             other => self.phase = other,
         }
     }
 
     /// Goes on with the proxy's answer to `CONNECT`, then with the upgrade through the tunnel.
-    fn drive_tunnel(&mut self, mut tcp: TcpStream, mut tunnel: Tunnel, peer: SocketAddr) {
+    fn drive_tunnel(
+        &mut self,
+        mut tcp: TcpStream,
+        mut tunnel: Tunnel,
+        peer: SocketAddr,
+        now: Instant,
+    ) {
         match tunnel.advance(&mut tcp) {
-            Ok(true) => self.start_upgrade(tcp, peer),
+            Ok(true) => self.start_upgrade(tcp, peer, now),
             Ok(false) => self.phase = Phase::Tunneling { tcp, tunnel, peer },
             Err(error) => self.fail(error),
         }
@@ -325,7 +363,7 @@ impl Connection {
 
     /// Starts TLS (for `wss://`) and the HTTP upgrade over a connected socket; `addr` is the
     /// server's address, or the proxy's when tunneling.
-    fn start_upgrade(&mut self, tcp: TcpStream, addr: SocketAddr) {
+    fn start_upgrade(&mut self, tcp: TcpStream, addr: SocketAddr, now: Instant) {
         // Small messages go out at once; the write buffer already batches bursts.
         let _ = tcp.set_nodelay(true);
         let transport = if self.request.is_secure() {
@@ -336,6 +374,7 @@ impl Connection {
         } else {
             Transport::plain(tcp)
         };
+        self.tls_witness = transport.handshake_witness();
         let mut request = match self.request.to_http_request() {
             Ok(request) => request,
             Err(error) => return self.fail(error),
@@ -352,8 +391,8 @@ impl Connection {
             .max_message_size(Some(self.config.max_message_size))
             .max_frame_size(Some(self.config.max_message_size));
         match ClientHandshake::start(transport, request, Some(websocket_config)) {
-            Ok(handshake) => self.drive_upgrade(handshake.handshake(), addr),
-            Err(error) => self.fail(self.handshake_error(error)),
+            Ok(handshake) => self.drive_upgrade(handshake.handshake(), addr, now),
+            Err(error) => self.fail_upgrade(error),
         }
     }
 
@@ -367,6 +406,7 @@ impl Connection {
             HandshakeError<ClientHandshake<Transport>>,
         >,
         peer: SocketAddr,
+        now: Instant,
     ) {
         match result {
             Ok((mut socket, response)) => {
@@ -383,7 +423,7 @@ impl Connection {
                 };
                 socket
                     .get_mut()
-                    .open(negotiated, Arc::clone(&self.link.compression));
+                    .open(negotiated, self.config.max_message_size);
                 let protocol = response
                     .headers()
                     .get("sec-websocket-protocol")
@@ -391,7 +431,6 @@ impl Connection {
                     .unwrap_or_default()
                     .to_owned();
                 self.deadline = None;
-                let now = Instant::now();
                 self.heartbeat = Heartbeat::new(
                     self.config.heartbeat_interval,
                     self.config.heartbeat_timeout,
@@ -408,7 +447,7 @@ impl Connection {
                 });
                 // Data that arrived with the upgrade response is already buffered: read it now,
                 // as no readiness event will announce it.
-                self.serve_open(Box::new(socket));
+                self.serve_open(Box::new(socket), now);
             }
             Err(HandshakeError::Interrupted(handshake)) => {
                 self.phase = Phase::Upgrading {
@@ -416,15 +455,37 @@ impl Connection {
                     peer,
                 }
             }
-            Err(HandshakeError::Failure(error)) => self.fail(self.handshake_error(error)),
+            Err(HandshakeError::Failure(error)) => self.fail_upgrade(error),
         }
     }
 
+    /// Fails the attempt for the upgrade's `error`, handing a refusal's response to the game.
+    fn fail_upgrade(&mut self, error: tungstenite::Error) {
+        if let tungstenite::Error::Http(response) = &error {
+            let response = HandshakeResponse::new(response);
+            self.link
+                .push(Incoming::HandshakeResponse(Box::new(response)));
+        }
+        let witness = self.tls_witness.clone().unwrap_or_default();
+        self.fail(handshake_error(
+            error,
+            &self.request,
+            &self.config,
+            &witness,
+        ));
+    }
+
     /// Drives an open connection and keeps it in `phase`, finishing it if it ended.
-    fn serve_open(&mut self, mut socket: Box<WebSocket<Transport>>) {
-        let ended = self.drive_open(&mut socket).err();
-        self.count_wire_bytes(socket.get_ref());
+    fn serve_open(&mut self, mut socket: Box<WebSocket<Transport>>, now: Instant) {
+        let ended = self.drive_open(&mut socket, now).err();
+        self.count_transport(socket.get_ref());
         self.link.statistics.publish(&self.statistics);
+        // Written frames leave the outbound count only now, after the statistics counting them
+        // as sent were published.
+        let unwritten = socket.get_ref().unwritten_bytes();
+        self.link
+            .remove_outbound(self.frames_counted.saturating_sub(unwritten));
+        self.frames_counted = unwritten;
         self.phase = Phase::Open(socket);
         if let Some(ending) = ended {
             self.finish(ending);
@@ -432,32 +493,36 @@ impl Connection {
     }
 
     /// Writes what the game queued, then reads what the server sent.
-    fn drive_open(&mut self, socket: &mut WebSocket<Transport>) -> Result<(), Ending> {
-        self.write_queued(socket)?;
-        self.read_available(socket)?;
+    fn drive_open(
+        &mut self,
+        socket: &mut WebSocket<Transport>,
+        now: Instant,
+    ) -> Result<(), Ending> {
+        self.write_queued(socket, now)?;
+        self.read_available(socket, now)?;
         // Replies tungstenite queued while reading (pongs, the close reply) go out now.
-        match socket.flush() {
-            Err(tungstenite::Error::Io(error)) if error.kind() == io::ErrorKind::WouldBlock => {
-                Ok(())
-            }
-            Err(error) => Err(self.ending_from(error)),
-            Ok(()) => Ok(()),
-        }
+        socket
+            .flush()
+            .no_block()
+            .map_err(|error| self.ending_from(error))?;
+        Ok(())
     }
 
     /// Encodes what the game queued into the transport, a batch at a time, and writes it.
-    fn write_queued(&mut self, socket: &mut WebSocket<Transport>) -> Result<(), Ending> {
+    fn write_queued(
+        &mut self,
+        socket: &mut WebSocket<Transport>,
+        now: Instant,
+    ) -> Result<(), Ending> {
         loop {
             // Encode more only once everything before is on the wire, so outgoing data waits
             // in our queue, where the game sees it counted, and frames never interleave with
             // tungstenite's own.
-            match socket.flush() {
-                Ok(()) => {}
-                Err(tungstenite::Error::Io(error)) if error.kind() == io::ErrorKind::WouldBlock => {
-                    return Ok(())
-                }
-                Err(error) => return Err(self.ending_from(error)),
+            let flushed = socket.flush().no_block();
+            if flushed.as_ref().is_ok_and(Option::is_none) {
+                return Ok(());
             }
+            flushed.map_err(|error| self.ending_from(error))?;
             if self.outbound.is_empty() {
                 return Ok(());
             }
@@ -470,25 +535,32 @@ impl Connection {
             while batch < WRITE_BATCH_BYTES {
                 match self.outbound.pop_front() {
                     Some(Outbound::Message(message)) => {
-                        self.link.remove_outbound(message.len());
+                        let payload = message.len();
                         self.statistics.messages_sent += 1;
-                        self.statistics.payload_bytes_sent += message.len() as u64;
-                        batch += socket.get_mut().queue_message(message);
+                        self.statistics.payload_bytes_sent += payload as u64;
+                        let frame = socket.get_mut().queue_message(message);
+                        // The frame is counted until written; see `serve_open`.
+                        self.link.add_outbound(frame);
+                        self.link.remove_outbound(payload);
+                        self.frames_counted += frame;
+                        batch += frame;
                     }
                     Some(Outbound::Close { code, reason }) => {
-                        self.close_sent = Some(code);
-                        self.set_deadline_after(self.config.close_timeout);
+                        let code = CloseCode::from(code);
+                        self.close.send(code);
+                        // A released connection keeps the deadline it got when released.
+                        if !self.released {
+                            self.set_deadline_after(self.config.close_timeout, now);
+                        }
                         let frame = CloseFrame {
-                            code: CloseCode::from(code),
+                            code,
                             reason: reason.into(),
                         };
                         // Written after the frames queued before it.
-                        match socket.close(Some(frame)) {
-                            Ok(()) => {}
-                            Err(tungstenite::Error::Io(error))
-                                if error.kind() == io::ErrorKind::WouldBlock => {}
-                            Err(error) => return Err(self.ending_from(error)),
-                        }
+                        socket
+                            .close(Some(frame))
+                            .no_block()
+                            .map_err(|error| self.ending_from(error))?;
                         break;
                     }
                     None => break,
@@ -497,7 +569,15 @@ impl Connection {
         }
     }
 
-    fn read_available(&mut self, socket: &mut WebSocket<Transport>) -> Result<(), Ending> {
+    fn read_available(
+        &mut self,
+        socket: &mut WebSocket<Transport>,
+        now: Instant,
+    ) -> Result<(), Ending> {
+        // The message read last, held through the next read: tungstenite's buffer, if it grew
+        // for that message, is then still shared when it next reserves, so it takes a new
+        // small one, and the large one is freed with the message (see `shared_read`).
+        let mut just_read = None;
         loop {
             if self
                 .link
@@ -505,35 +585,67 @@ impl Connection {
             {
                 return Ok(());
             }
-            match socket.read() {
-                Ok(tungstenite::Message::Text(text)) => self.receive(Message::Text(text)),
-                Ok(tungstenite::Message::Binary(data)) => self.receive(Message::Binary(data)),
-                Ok(tungstenite::Message::Pong(payload)) => {
+            let read = socket.read().no_block();
+            let previous = std::mem::replace(&mut just_read, read.as_ref().ok().cloned().flatten());
+            drop(previous);
+            // A large message was read past tungstenite, which returned it empty.
+            let large = socket.get_mut().take_large_payload();
+            match read {
+                Ok(Some(tungstenite::Message::Text(text))) => match large {
+                    None => self.receive(Message::Text(text)),
+                    Some(payload) => match Utf8Bytes::try_from(payload) {
+                        Ok(text) => self.receive(Message::Text(text)),
+                        Err(error) => return Err(self.ending_from(error.into())),
+                    },
+                },
+                Ok(Some(tungstenite::Message::Binary(data))) => {
+                    self.receive(Message::Binary(large.unwrap_or(data)))
+                }
+                Ok(Some(tungstenite::Message::Pong(payload))) => {
                     if let Some(heartbeat) = &mut self.heartbeat {
-                        if let Some(rtt) = heartbeat.pong(&payload, Instant::now()) {
+                        if let Some(rtt) = heartbeat.pong(&payload, now) {
                             self.statistics.round_trip_time = Some(rtt);
                         }
                     }
                 }
-                Ok(tungstenite::Message::Close(frame)) => {
+                Ok(Some(tungstenite::Message::Close(frame))) => {
+                    if let Some(invalid) = socket
+                        .get_ref()
+                        .received_close_code()
+                        .filter(|&code| !CloseCode::from(code).is_allowed())
+                    {
+                        // RFC 6455 7.4: such a frame fails the connection. tungstenite has
+                        // queued its 1002 answer already; the game gets no close request.
+                        self.drop_outbound();
+                        return Err(Ending {
+                            clean: false,
+                            error: Some(Error::Protocol {
+                                detail: format!(
+                                    "its close frame carried status code {invalid}, which RFC \
+                                     6455 does not allow (report this to the server's developers)"
+                                ),
+                                close_code: CloseCode::Protocol.into(),
+                            }),
+                            fail_with: Some(CloseCode::Protocol),
+                        });
+                    }
+                    // A close frame without a code reports 1005, "no status received".
                     let (code, reason) = frame
-                        .map(|frame| (u16::from(frame.code), frame.reason.to_string()))
-                        .unwrap_or((CLOSE_NO_STATUS, String::new()));
-                    if self.close_sent.is_none() {
+                        .map(|frame| (frame.code, frame.reason.to_string()))
+                        .unwrap_or((CloseCode::Status, String::new()));
+                    if self.close.sent().is_none() {
                         self.link.push(Incoming::CloseRequested {
-                            code,
+                            code: code.into(),
                             reason: reason.clone(),
                         });
-                        self.set_deadline_after(self.config.close_timeout);
+                        self.set_deadline_after(self.config.close_timeout, now);
                         // tungstenite answers the close itself; nothing more can be sent.
                         self.drop_outbound();
                     }
-                    self.close_received = Some((code, reason));
+                    self.close.receive(code, reason);
                 }
-                Ok(_) => {}
-                Err(tungstenite::Error::Io(error)) if error.kind() == io::ErrorKind::WouldBlock => {
-                    return Ok(())
-                }
+                Ok(Some(_)) => {}
+                Ok(None) => return Ok(()),
                 Err(tungstenite::Error::Io(error))
                     if error.kind() == io::ErrorKind::Interrupted => {}
                 Err(error) => return Err(self.ending_from(error)),
@@ -542,13 +654,16 @@ impl Connection {
     }
 
     fn receive(&mut self, message: Message) {
+        if self.released {
+            return;
+        }
         self.statistics.messages_received += 1;
         self.statistics.payload_bytes_received += message.len() as u64;
         self.link.push(Incoming::Message(message));
     }
 
     /// Takes the transport's byte counts; bytes received prove the server alive.
-    fn count_wire_bytes(&mut self, transport: &Transport) {
+    fn count_transport(&mut self, transport: &Transport) {
         let (sent, received) = transport.wire_bytes();
         if received != self.statistics.wire_bytes_received {
             if let Some(heartbeat) = &mut self.heartbeat {
@@ -557,14 +672,13 @@ impl Connection {
         }
         self.statistics.wire_bytes_sent = sent;
         self.statistics.wire_bytes_received = received;
+        self.statistics.compression = transport.compression_totals();
     }
 
     /// Whether the heartbeat runs: the connection is open and no close frame was exchanged
     /// (from then on the close timeout applies).
     fn is_beating(&self) -> bool {
-        matches!(self.phase, Phase::Open(_))
-            && self.close_sent.is_none()
-            && self.close_received.is_none()
+        matches!(self.phase, Phase::Open(_)) && matches!(self.close, CloseState::None)
     }
 
     /// Sends a ping or drops the connection when the heartbeat says so.
@@ -578,7 +692,7 @@ impl Connection {
         }
         if let Phase::Open(socket) = std::mem::replace(&mut self.phase, Phase::Finished) {
             // Takes in what already arrived, so it is not taken for an answer to a ping sent now.
-            self.serve_open(socket);
+            self.serve_open(socket, now);
         }
         if !self.is_beating() {
             return;
@@ -592,114 +706,32 @@ impl Connection {
         }
         match heartbeat.poll(now) {
             Beat::Wait => {}
-            Beat::TimedOut => self.finish(Ending {
-                clean: false,
-                error: Some(Error::HeartbeatTimeout {
+            Beat::TimedOut => self.finish(Ending::new(
+                false,
+                Some(Error::HeartbeatTimeout {
                     timeout: self.config.heartbeat_timeout,
                 }),
-            }),
+            )),
             Beat::Ping(payload) => {
                 let Phase::Open(mut socket) = std::mem::replace(&mut self.phase, Phase::Finished)
                 else {
                     return;
                 };
                 let ping = tungstenite::Message::Ping(Bytes::copy_from_slice(&payload));
-                match socket.write(ping) {
-                    Ok(()) => {}
-                    // Waiting in tungstenite's buffer until the socket takes it.
-                    Err(tungstenite::Error::Io(error))
-                        if error.kind() == io::ErrorKind::WouldBlock => {}
-                    Err(error) => {
-                        let ending = self.ending_from(error);
-                        self.phase = Phase::Open(socket);
-                        return self.finish(ending);
-                    }
+                // On WouldBlock it waits in tungstenite's buffer until the socket takes it.
+                if let Err(error) = socket.write(ping).no_block() {
+                    let ending = self.ending_from(error);
+                    self.phase = Phase::Open(socket);
+                    return self.finish(ending);
                 }
-                self.serve_open(socket);
+                self.serve_open(socket, now);
             }
         }
     }
 
-    /// How a tungstenite error ends an open connection. Protocol and size violations fail the
-    /// connection with the matching close code (RFC 6455 section 7.1.7).
-    fn ending_from(&mut self, error: tungstenite::Error) -> Ending {
-        use tungstenite::error::CapacityError;
-        use tungstenite::Error as E;
-        let (close_code, error) = match error {
-            E::ConnectionClosed | E::AlreadyClosed => {
-                let clean = self.close_received.is_some();
-                let error = (!clean).then(|| Error::ConnectionLost {
-                    detail: "the server closed the connection".into(),
-                });
-                return Ending { clean, error };
-            }
-            E::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
-                let detail = "the server closed the TCP connection".into();
-                return Ending {
-                    clean: false,
-                    error: Some(Error::ConnectionLost { detail }),
-                };
-            }
-            E::Io(error)
-                if error
-                    .get_ref()
-                    .is_some_and(|inner| inner.is::<InvalidCompressedData>()) =>
-            {
-                (
-                    1002,
-                    Error::Protocol {
-                        detail: error.to_string(),
-                        close_code: 1002,
-                    },
-                )
-            }
-            // Both close frames were exchanged: how TCP (or TLS, many servers skip its
-            // close_notify) ends after that no longer matters.
-            E::Io(_) if self.close_sent.is_some() && self.close_received.is_some() => {
-                return Ending {
-                    clean: true,
-                    error: None,
-                }
-            }
-            E::Io(error) => {
-                return Ending {
-                    clean: false,
-                    error: Some(Error::ConnectionLost {
-                        detail: error.to_string(),
-                    }),
-                }
-            }
-            E::Capacity(CapacityError::MessageTooLong { size, max_size }) => {
-                (1009, Error::MessageTooBig { size, max_size })
-            }
-            E::Utf8(_) => (
-                1007,
-                Error::Protocol {
-                    detail: "a text message is not valid UTF-8".into(),
-                    close_code: 1007,
-                },
-            ),
-            // The protocol error's own words, without tungstenite's "WebSocket protocol error:".
-            E::Protocol(violation) => (
-                1002,
-                Error::Protocol {
-                    detail: violation.to_string(),
-                    close_code: 1002,
-                },
-            ),
-            other => (
-                1002,
-                Error::Protocol {
-                    detail: other.to_string(),
-                    close_code: 1002,
-                },
-            ),
-        };
-        self.close_sent = Some(close_code);
-        Ending {
-            clean: false,
-            error: Some(error),
-        }
+    /// How `error` ends the open connection (see [`ending_from`]).
+    fn ending_from(&self, error: tungstenite::Error) -> Ending {
+        ending_from(error, &self.close)
     }
 
     fn drop_outbound(&mut self) {
@@ -710,92 +742,10 @@ impl Connection {
         }
     }
 
-    /// Maps a failed upgrade to a sentence.
-    fn handshake_error(&self, error: tungstenite::Error) -> Error {
-        use tungstenite::Error as E;
-        let host = self.request.host().to_owned();
-        match error {
-            E::Http(response) => {
-                let response = HandshakeResponse::new(&response);
-                let error = Error::UpgradeRefused {
-                    status: response.status,
-                    reason: response.reason.clone(),
-                };
-                self.link
-                    .push(Incoming::HandshakeResponse(Box::new(response)));
-                error
-            }
-            // tungstenite's word for TCP closing before the upgrade response was complete.
-            E::Protocol(ProtocolError::HandshakeIncomplete) => Error::Handshake {
-                detail: "the server closed the connection before answering the upgrade".into(),
-            },
-            E::Protocol(ProtocolError::SecWebSocketAcceptKeyMismatch) => Error::Handshake {
-                detail: "its Sec-WebSocket-Accept does not match the request's key (is it a \
-                         WebSocket server?)"
-                    .into(),
-            },
-            // tungstenite's flood check; the transport hands it the response head whole, so
-            // only a head over the limit trips it.
-            E::AttackAttempt => Error::Handshake {
-                detail: format!(
-                    "the response head is over {} KiB",
-                    crate::response_head::MAX_RESPONSE_HEAD_BYTES / 1024
-                ),
-            },
-            E::Capacity(tungstenite::error::CapacityError::TooManyHeaders) => Error::Handshake {
-                detail: format!(
-                    "the response has more than {} header lines",
-                    tungstenite::handshake::headers::MAX_HEADERS
-                ),
-            },
-            E::Protocol(ProtocolError::SecWebSocketSubProtocolError(kind)) => Error::SubProtocol {
-                offered: self.request.protocols().to_vec(),
-                server_chose_one: !matches!(kind, SubProtocolError::NoSubProtocol),
-            },
-            E::Io(error) => match error
-                .get_ref()
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-            {
-                Some(tls) => {
-                    let checked_name = self.config.tls.server_name.as_deref().unwrap_or(&host);
-                    let detail = crate::transport::describe_tls_error(tls, checked_name);
-                    Error::Tls { host, detail }
-                }
-                None if self.request.is_secure()
-                    && error.kind() == io::ErrorKind::UnexpectedEof =>
-                {
-                    Error::Tls {
-                        host,
-                        detail: "the server closed the connection during the TLS handshake \
-                                 (is it a plain ws:// server?)"
-                            .into(),
-                    }
-                }
-                None => match error.kind() {
-                    io::ErrorKind::UnexpectedEof
-                    | io::ErrorKind::ConnectionReset
-                    | io::ErrorKind::ConnectionAborted => Error::Handshake {
-                        detail: "the server closed the connection before answering the upgrade"
-                            .into(),
-                    },
-                    _ => Error::Handshake {
-                        detail: error.to_string(),
-                    },
-                },
-            },
-            E::Protocol(violation) => Error::Handshake {
-                detail: violation.to_string(),
-            },
-            other => Error::Handshake {
-                detail: other.to_string(),
-            },
-        }
-    }
-
     /// Sets the deadline `timeout` from now; a timeout too large to fall on the clock (e.g.
     /// `Duration::MAX`) means no deadline.
-    fn set_deadline_after(&mut self, timeout: Duration) {
-        self.deadline = Instant::now().checked_add(timeout);
+    fn set_deadline_after(&mut self, timeout: Duration, now: Instant) {
+        self.deadline = now.checked_add(timeout);
     }
 
     /// The attempt failed before the connection opened.
@@ -806,19 +756,22 @@ impl Connection {
 
     /// The open connection ended (or an attempt was abandoned by the game).
     fn finish(&mut self, ending: Ending) {
+        if let Some(code) = ending.fail_with {
+            self.close.send(code);
+        }
         if let Phase::Open(socket) = &mut self.phase {
-            if let (Some(code), false) = (self.close_sent, ending.clean) {
+            if let (Some(code), false) = (self.close.sent(), ending.clean) {
                 // Fail the connection: best-effort close frame, no waiting.
                 let _ = socket.close(Some(CloseFrame {
-                    code: CloseCode::from(code),
+                    code,
                     reason: "".into(),
                 }));
                 let _ = socket.flush();
             }
         }
-        let (code, reason) = match (&self.close_received, self.close_sent) {
-            (Some((code, reason)), _) => (Some(*code), reason.clone()),
-            (None, Some(code)) if ending.error.is_some() => (Some(code), String::new()),
+        let (code, reason) = match (self.close.received(), self.close.sent()) {
+            (Some((code, reason)), _) => (Some(code.into()), reason.to_owned()),
+            (None, Some(code)) if ending.error.is_some() => (Some(code.into()), String::new()),
             _ => (None, String::new()),
         };
         self.phase = Phase::Finished;
@@ -830,11 +783,37 @@ impl Connection {
         });
     }
 
-    /// Releases the socket of a connection that has not finished, when the game dropped the
-    /// client or at shutdown. An open connection first writes what the game queued before (its
-    /// messages and close frame, as far as the socket takes them without waiting), then a
-    /// best-effort close frame unless one was sent or received.
-    pub(crate) fn abandon(&mut self, registry: &Registry) {
+    /// The game let go of the client (it was freed, or the game is quitting) at `now`. An open
+    /// connection goes on in the background until what the game queued is written and the
+    /// close handshake is done (code 1001 unless the game closed first), all within
+    /// `close_timeout` from now; what arrives meanwhile is discarded. Any other phase ends now.
+    pub(crate) fn release(&mut self, registry: &Registry, now: Instant) {
+        if !matches!(self.phase, Phase::Open(_)) {
+            return self.abandon(registry, now);
+        }
+        self.released = true;
+        self.link.take_outbox(&mut self.outbound);
+        let closing = !matches!(self.close, CloseState::None)
+            || self
+                .outbound
+                .iter()
+                .any(|item| matches!(item, Outbound::Close { .. }));
+        if !closing {
+            self.outbound.push_back(Outbound::Close {
+                code: CloseCode::Away.into(),
+                reason: String::new(),
+            });
+        }
+        self.set_deadline_after(self.config.close_timeout, now);
+        self.drive(registry, now);
+    }
+
+    /// Releases the socket of a connection that has not finished, at once (see
+    /// [`Connection::release`] for the patient way). An open connection first writes what the
+    /// game queued before (its messages and close frame, as far as the socket takes them
+    /// without waiting), then a best-effort close frame unless one was sent or received. It is
+    /// `now`.
+    pub(crate) fn abandon(&mut self, registry: &Registry, now: Instant) {
         match std::mem::replace(&mut self.phase, Phase::Finished) {
             Phase::Connecting(mut dialer) => dialer.abandon(registry),
             Phase::Tunneling { mut tcp, .. } => {
@@ -845,10 +824,16 @@ impl Connection {
             }
             Phase::Open(mut socket) => {
                 self.link.take_outbox(&mut self.outbound);
-                let _ = self.write_queued(&mut socket);
-                if self.close_sent.is_none() && self.close_received.is_none() {
+                if let Err(Ending {
+                    fail_with: Some(code),
+                    ..
+                }) = self.write_queued(&mut socket, now)
+                {
+                    self.close.send(code);
+                }
+                if matches!(self.close, CloseState::None) {
                     let frame = CloseFrame {
-                        code: CloseCode::from(CLOSE_GOING_AWAY),
+                        code: CloseCode::Away,
                         reason: "".into(),
                     };
                     let _ = socket.close(Some(frame));
@@ -870,3 +855,6 @@ fn resolve_detail(error: &io::Error) -> String {
         None => text,
     }
 }
+
+#[cfg(test)]
+mod tests;

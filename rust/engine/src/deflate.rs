@@ -4,18 +4,17 @@
 //! Incoming compressed messages are inflated in the byte stream tungstenite reads
 //! ([`Inflater::read`]): their frames are re-emitted as plain frames (RSV1 cleared, new lengths);
 //! every other frame passes through byte for byte, so tungstenite still judges it (RSV1 on a
-//! control or continuation frame, a masked frame, ...). A connection without the extension never
-//! goes through this module.
+//! control or continuation frame, a masked frame, ...). Only a connection that negotiated the
+//! extension reads and writes through [`Deflate`]; the others only make the offer and read the
+//! answer here.
 
 use std::io::{self, Read};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use tungstenite::protocol::frame::coding::{Data, OpCode};
 use tungstenite::protocol::frame::FrameHeader;
 
-use crate::response_head::ResponseHead;
+use crate::statistics::CompressionTotals;
 use crate::Bytes;
 
 /// The extension's name in `Sec-WebSocket-Extensions`.
@@ -39,8 +38,9 @@ const MIN_WINDOW_BITS: u8 = 8;
 /// 262 bytes, so with 9 bits (512) it stays within the 256 bytes a server asking for 8 keeps:
 /// compressing with 9 bits is what Chromium does for `client_max_window_bits=8` (crbug 691074).
 const MIN_COMPRESSOR_WINDOW_BITS: u8 = 9;
-/// Bytes read from the socket at a time while inflating.
-const RAW_READ_BYTES: usize = 64 * 1024;
+/// Bytes taken in at a time while inflating, per connection. They come from the I/O thread's
+/// shared buffer, which reads the socket in large chunks, so this can be small.
+const RAW_READ_BYTES: usize = 16 * 1024;
 /// Inflated bytes handed to tungstenite as one frame. Inflation stops at this much until
 /// tungstenite took it, so a small compressed input (a "decompression bomb") never makes more
 /// than this at once; tungstenite's `max_message_size` ends an oversized message (1009).
@@ -147,37 +147,39 @@ fn unquote(value: &str) -> &str {
         .unwrap_or(value)
 }
 
-/// Byte totals of the messages permessage-deflate compressed or inflated on one connection.
-/// Messages sent or received uncompressed are not counted.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct CompressionTotals {
-    /// Payload bytes of the messages sent compressed, before compression.
-    pub sent_uncompressed_bytes: u64,
-    /// What those messages' payloads took on the wire.
-    pub sent_compressed_bytes: u64,
-    /// Compressed payload bytes of the compressed messages received.
-    pub received_compressed_bytes: u64,
-    /// What those payloads inflated to.
-    pub received_uncompressed_bytes: u64,
+/// permessage-deflate on one connection that negotiated it: inflates the messages tungstenite
+/// reads and compresses those the connection sends.
+pub(crate) struct Deflate {
+    inflater: Inflater,
+    outgoing: OutgoingDeflate,
 }
 
-/// [`CompressionTotals`] as the I/O thread counts them and the game reads them.
-#[derive(Debug, Default)]
-pub(crate) struct CompressionCounters {
-    sent_uncompressed: AtomicU64,
-    sent_compressed: AtomicU64,
-    received_compressed: AtomicU64,
-    received_uncompressed: AtomicU64,
-}
+impl Deflate {
+    /// `already_read` are bytes that came with the upgrade response, after it.
+    pub(crate) fn new(parameters: &Parameters, already_read: &[u8]) -> Self {
+        Self {
+            inflater: Inflater::new(parameters, already_read),
+            outgoing: OutgoingDeflate::new(*parameters),
+        }
+    }
 
-impl CompressionCounters {
-    /// The totals so far.
+    /// See [`Inflater::read`].
+    pub(crate) fn read(&mut self, stream: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+        self.inflater.read(stream, buf)
+    }
+
+    /// See [`OutgoingDeflate::compress`].
+    pub(crate) fn compress(&mut self, payload: &[u8]) -> Option<Bytes> {
+        self.outgoing.compress(payload)
+    }
+
+    /// Bytes compressed and inflated so far.
     pub(crate) fn totals(&self) -> CompressionTotals {
         CompressionTotals {
-            sent_uncompressed_bytes: self.sent_uncompressed.load(Ordering::Relaxed),
-            sent_compressed_bytes: self.sent_compressed.load(Ordering::Relaxed),
-            received_compressed_bytes: self.received_compressed.load(Ordering::Relaxed),
-            received_uncompressed_bytes: self.received_uncompressed.load(Ordering::Relaxed),
+            sent_uncompressed_bytes: self.outgoing.uncompressed_bytes,
+            sent_compressed_bytes: self.outgoing.compressed_bytes,
+            received_compressed_bytes: self.inflater.compressed_bytes,
+            received_uncompressed_bytes: self.inflater.uncompressed_bytes,
         }
     }
 }
@@ -187,15 +189,18 @@ pub(crate) struct OutgoingDeflate {
     parameters: Parameters,
     /// Made at the first compressed message: zlib's compressor takes a few hundred KiB.
     compressor: Option<Compressor>,
-    counters: Arc<CompressionCounters>,
+    /// Payload bytes of the messages sent compressed, before and after compression.
+    uncompressed_bytes: u64,
+    compressed_bytes: u64,
 }
 
 impl OutgoingDeflate {
-    pub(crate) fn new(parameters: Parameters, counters: Arc<CompressionCounters>) -> Self {
+    pub(crate) fn new(parameters: Parameters) -> Self {
         Self {
             parameters,
             compressor: None,
-            counters,
+            uncompressed_bytes: 0,
+            compressed_bytes: 0,
         }
     }
 
@@ -213,12 +218,8 @@ impl OutgoingDeflate {
         if !compressor.compress(payload, &mut compressed) {
             return None;
         }
-        self.counters
-            .sent_uncompressed
-            .fetch_add(payload.len() as u64, Ordering::Relaxed);
-        self.counters
-            .sent_compressed
-            .fetch_add(compressed.len() as u64, Ordering::Relaxed);
+        self.uncompressed_bytes += payload.len() as u64;
+        self.compressed_bytes += compressed.len() as u64;
         Some(Bytes::from(compressed))
     }
 }
@@ -340,16 +341,14 @@ pub(crate) struct Inflater {
     message: CurrentMessage,
     /// The deflate stream of this message ended (a final block): what follows is ignored.
     stream_ended: bool,
-    counters: Arc<CompressionCounters>,
+    /// Payload bytes of the compressed messages received, before and after inflating.
+    compressed_bytes: u64,
+    uncompressed_bytes: u64,
 }
 
 impl Inflater {
     /// `already_read` are bytes that came with the upgrade response, after it.
-    pub(crate) fn new(
-        parameters: &Parameters,
-        already_read: &[u8],
-        counters: Arc<CompressionCounters>,
-    ) -> Self {
+    pub(crate) fn new(parameters: &Parameters, already_read: &[u8]) -> Self {
         let mut raw = vec![0; RAW_READ_BYTES.max(already_read.len())].into_boxed_slice();
         raw[..already_read.len()].copy_from_slice(already_read);
         Self {
@@ -364,7 +363,8 @@ impl Inflater {
             part: FramePart::Header,
             message: CurrentMessage::None,
             stream_ended: false,
-            counters,
+            compressed_bytes: 0,
+            uncompressed_bytes: 0,
         }
     }
 
@@ -527,9 +527,7 @@ impl Inflater {
         let output_full = self.inflated.len() == self.inflated.capacity();
         let (remaining, tail) = if remaining > 0 {
             self.raw_start += consumed;
-            self.counters
-                .received_compressed
-                .fetch_add(consumed as u64, Ordering::Relaxed);
+            self.compressed_bytes += consumed as u64;
             (remaining - consumed as u64, tail)
         } else {
             (0, tail - consumed)
@@ -572,9 +570,7 @@ impl Inflater {
         // Writing into a Vec cannot fail.
         let _ = header.format(length, &mut self.output);
         self.output.extend_from_slice(&self.inflated);
-        self.counters
-            .received_uncompressed
-            .fetch_add(length, Ordering::Relaxed);
+        self.uncompressed_bytes += length;
         self.inflated.clear();
     }
 
@@ -628,344 +624,5 @@ impl RawHeader {
     }
 }
 
-/// A transport's reading layer from the upgrade on: the response head gathered whole (see
-/// [`ResponseHead`]), then permessage-deflate if it was negotiated.
-pub(crate) struct DeflateLayer {
-    reading: Reading,
-    /// Set once the extension was negotiated.
-    outgoing: Option<OutgoingDeflate>,
-}
-
-impl DeflateLayer {
-    /// The upgrade is starting: the response is read up to its end only, so the frames after it
-    /// can still be inflated once the server's answer on the extension is known.
-    pub(crate) fn upgrading() -> Self {
-        Self {
-            reading: Reading::Fenced(ResponseHead::default()),
-            outgoing: None,
-        }
-    }
-
-    /// The connection opened with `negotiated` (the parameters, if the server accepted).
-    /// Returns false when the layer has nothing more to do (not negotiated, nothing to replay).
-    pub(crate) fn open(
-        &mut self,
-        negotiated: Option<Parameters>,
-        counters: Arc<CompressionCounters>,
-    ) -> bool {
-        self.reading.open(negotiated.as_ref(), counters.clone());
-        self.outgoing = negotiated.map(|parameters| OutgoingDeflate::new(parameters, counters));
-        self.outgoing.is_some() || !matches!(self.reading, Reading::Direct)
-    }
-
-    /// See [`OutgoingDeflate::compress`].
-    pub(crate) fn compress(&mut self, payload: &[u8]) -> Option<Bytes> {
-        self.outgoing.as_mut()?.compress(payload)
-    }
-
-    pub(crate) fn read(&mut self, stream: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-        self.reading.read(stream, buf)
-    }
-}
-
-/// How the bytes read from the socket reach tungstenite.
-enum Reading {
-    /// As they come: not negotiated, and all replayed.
-    Direct,
-    /// The upgrade is in flight.
-    Fenced(ResponseHead),
-    /// Bytes that came after the upgrade response go first, then [`Reading::Direct`].
-    Replaying { bytes: Vec<u8>, start: usize },
-    /// permessage-deflate is on: compressed messages are inflated.
-    Inflating(Box<Inflater>),
-}
-
-impl Reading {
-    fn read(&mut self, stream: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Reading::Direct => stream.read(buf),
-            Reading::Fenced(fence) => fence.read(stream, buf),
-            Reading::Inflating(inflater) => inflater.read(stream, buf),
-            Reading::Replaying { bytes, start } => {
-                let count = (bytes.len() - *start).min(buf.len());
-                buf[..count].copy_from_slice(&bytes[*start..*start + count]);
-                *start += count;
-                if *start == bytes.len() {
-                    *self = Reading::Direct;
-                }
-                Ok(count)
-            }
-        }
-    }
-
-    /// The connection opened with `negotiated` (permessage-deflate's parameters, if accepted):
-    /// what was read after the upgrade response goes on to tungstenite, inflated if need be.
-    fn open(&mut self, negotiated: Option<&Parameters>, counters: Arc<CompressionCounters>) {
-        let rest = match std::mem::replace(self, Reading::Direct) {
-            Reading::Fenced(fence) => fence.into_rest(),
-            other => {
-                *self = other;
-                return;
-            }
-        };
-        *self = match negotiated {
-            Some(parameters) => {
-                Reading::Inflating(Box::new(Inflater::new(parameters, &rest, counters)))
-            }
-            None if rest.is_empty() => Reading::Direct,
-            None => Reading::Replaying {
-                bytes: rest,
-                start: 0,
-            },
-        };
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn answer(value: &str) -> Result<Option<Parameters>, String> {
-        negotiate([value], true)
-    }
-
-    #[test]
-    fn accepts_valid_answers() {
-        assert_eq!(negotiate([], true), Ok(None));
-        assert_eq!(
-            answer("permessage-deflate"),
-            Ok(Some(Parameters::default()))
-        );
-        let full = "permessage-deflate; server_no_context_takeover; client_no_context_takeover; \
-                    server_max_window_bits=10; client_max_window_bits=\"8\"";
-        assert_eq!(
-            answer(full),
-            Ok(Some(Parameters {
-                server_no_context_takeover: true,
-                client_no_context_takeover: true,
-                server_max_window_bits: Some(10),
-                client_max_window_bits: Some(8),
-            }))
-        );
-    }
-
-    #[test]
-    fn refuses_what_was_not_offered_or_is_invalid() {
-        let refused = |value: &str| answer(value).unwrap_err();
-        assert!(refused("x-webkit-deflate-frame").contains("not offered"));
-        assert!(negotiate(["permessage-deflate"], false)
-            .unwrap_err()
-            .contains("not offered"));
-        assert!(refused("permessage-deflate, permessage-deflate").contains("twice"));
-        assert!(refused(
-            "permessage-deflate; server_no_context_takeover; server_no_context_takeover"
-        )
-        .contains("repeated"));
-        for bits in ["7", "16", "010", "+9", "ten", ""] {
-            let value = format!("permessage-deflate; server_max_window_bits={bits}");
-            assert!(refused(&value).contains("from 8 to 15"), "{value}");
-        }
-        assert!(refused("permessage-deflate; client_max_window_bits").contains("needs a value"));
-        assert!(refused("permessage-deflate; client_no_context_takeover=1").contains("no value"));
-        assert!(refused("permessage-deflate; mystery").contains("unknown parameter"));
-    }
-
-    /// A server's unmasked frame.
-    fn frame(first_byte: u8, payload: &[u8]) -> Vec<u8> {
-        let mut bytes = vec![first_byte];
-        match payload.len() {
-            len @ 0..=125 => bytes.push(len as u8),
-            len @ 126..=0xffff => {
-                bytes.push(126);
-                bytes.extend_from_slice(&(len as u16).to_be_bytes());
-            }
-            len => {
-                bytes.push(127);
-                bytes.extend_from_slice(&(len as u64).to_be_bytes());
-            }
-        }
-        bytes.extend_from_slice(payload);
-        bytes
-    }
-
-    /// Runs `wire` through an inflater, reading from the stream `read_size` bytes at a time.
-    fn rewrite(parameters: &Parameters, wire: &[u8], read_size: usize) -> io::Result<Vec<u8>> {
-        let mut inflater = Inflater::new(parameters, &[], Arc::default());
-        let mut reader = Chunks {
-            chunks: wire.chunks(read_size),
-            current: &[],
-        };
-        let mut out = Vec::new();
-        let mut buf = [0; 1000];
-        loop {
-            match inflater.read(&mut reader, &mut buf)? {
-                0 => return Ok(out),
-                count => out.extend_from_slice(&buf[..count]),
-            }
-        }
-    }
-
-    /// A stream that returns at most one chunk per read.
-    struct Chunks<'a> {
-        chunks: std::slice::Chunks<'a, u8>,
-        current: &'a [u8],
-    }
-
-    impl Read for Chunks<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            if self.current.is_empty() {
-                match self.chunks.next() {
-                    Some(chunk) => self.current = chunk,
-                    None => return Ok(0),
-                }
-            }
-            self.current.read(buf)
-        }
-    }
-
-    /// The (first byte, payload) of every frame in `bytes`.
-    fn frames(mut bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
-        let mut frames = Vec::new();
-        while let Some(header) = RawHeader::parse(bytes) {
-            let end = header.len + header.payload_len as usize;
-            frames.push((bytes[0], bytes[header.len..end].to_vec()));
-            bytes = &bytes[end..];
-        }
-        assert!(bytes.is_empty());
-        frames
-    }
-
-    /// Joins the frames of each data message: (opcode, payload) per message.
-    fn messages(bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
-        let mut messages: Vec<(u8, Vec<u8>)> = Vec::new();
-        let mut open = false;
-        for (first, payload) in frames(bytes) {
-            assert_eq!(first & 0x70, 0, "RSV bits are cleared");
-            let opcode = first & 0x0f;
-            match opcode {
-                0 => messages.last_mut().unwrap().1.extend(payload),
-                1 | 2 => {
-                    assert!(!open);
-                    messages.push((opcode, payload));
-                }
-                _ => continue,
-            }
-            open = first & 0x80 == 0;
-        }
-        messages
-    }
-
-    fn compress(outgoing: &mut OutgoingDeflate, payload: &[u8]) -> Vec<u8> {
-        outgoing.compress(payload).unwrap().to_vec()
-    }
-
-    #[test]
-    fn inflates_what_was_compressed_with_and_without_context_takeover() {
-        let text: Vec<u8> = "the quick brown fox jumps over the lazy dog; "
-            .repeat(200)
-            .into_bytes();
-        let binary: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
-        for takeover in [true, false] {
-            let parameters = Parameters {
-                client_no_context_takeover: !takeover,
-                server_no_context_takeover: !takeover,
-                ..Parameters::default()
-            };
-            let mut outgoing = OutgoingDeflate::new(parameters, Arc::default());
-            let mut wire = Vec::new();
-            for _ in 0..3 {
-                wire.extend(frame(0xc1, &compress(&mut outgoing, &text)));
-                wire.extend(frame(0xc2, &compress(&mut outgoing, &binary)));
-                wire.extend(frame(0x81, b"plain"));
-            }
-            compress(&mut outgoing, &text);
-            let second = compress(&mut outgoing, &text).len();
-            let first = compress(&mut OutgoingDeflate::new(parameters, Arc::default()), &text);
-            assert_eq!(
-                takeover,
-                second < first.len(),
-                "context takeover shrinks repeats"
-            );
-            for read_size in [1, 7, 100_000] {
-                let out = rewrite(&parameters, &wire, read_size).unwrap();
-                let got = messages(&out);
-                assert_eq!(got.len(), 9);
-                for chunk in got.chunks(3) {
-                    assert_eq!(chunk[0], (1, text.clone()));
-                    assert_eq!(chunk[1], (2, binary.clone()));
-                    assert_eq!(chunk[2], (1, b"plain".to_vec()));
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn inflates_fragmented_messages_around_control_frames() {
-        let parameters = Parameters::default();
-        let text = "fragmented and compressed ".repeat(50);
-        let compressed = compress(
-            &mut OutgoingDeflate::new(parameters, Arc::default()),
-            text.as_bytes(),
-        );
-        let (a, rest) = compressed.split_at(compressed.len() / 3);
-        let (b, c) = rest.split_at(rest.len() / 2);
-        let ping = frame(0x89, b"ping");
-        let wire = [frame(0x41, a), ping.clone(), frame(0x00, b), frame(0x80, c)].concat();
-        let out = rewrite(&parameters, &wire, 5).unwrap();
-        assert_eq!(messages(&out), vec![(1, text.into_bytes())]);
-        assert!(frames(&out).contains(&(0x89, b"ping".to_vec())));
-    }
-
-    #[test]
-    fn passes_other_frames_through_byte_for_byte() {
-        // Uncompressed messages, RSV1 on a ping and on a continuation, a masked frame.
-        let wire = [
-            frame(0x01, b"plain "),
-            frame(0x80, b"fragments"),
-            frame(0xc9, b"rsv1 ping"),
-            frame(0x82, &[1, 2, 3]),
-            frame(0x41, b""),
-            frame(0xc0, b"rsv1 continuation"),
-        ]
-        .concat();
-        let out = rewrite(&Parameters::default(), &wire, 3).unwrap();
-        // Everything up to the compressed message's first frame is untouched.
-        let untouched =
-            wire.len() - frame(0x41, b"").len() - frame(0xc0, b"rsv1 continuation").len();
-        assert_eq!(out[..untouched], wire[..untouched]);
-        assert!(out.ends_with(&frame(0xc0, b"rsv1 continuation")));
-    }
-
-    #[test]
-    fn bounds_what_one_read_inflates() {
-        let zeros = vec![0; 20 << 20];
-        let bomb = compress(
-            &mut OutgoingDeflate::new(Parameters::default(), Arc::default()),
-            &zeros,
-        );
-        assert!(bomb.len() < 100_000);
-        let out = rewrite(&Parameters::default(), &frame(0xc2, &bomb), 1 << 20).unwrap();
-        let frames = frames(&out);
-        assert!(frames
-            .iter()
-            .all(|(_, payload)| payload.len() <= INFLATED_CHUNK_BYTES));
-        assert_eq!(messages(&out), vec![(2, zeros)]);
-    }
-
-    #[test]
-    fn refuses_invalid_compressed_data() {
-        let error = rewrite(&Parameters::default(), &frame(0xc1, &[0xff; 40]), 100).unwrap_err();
-        assert!(error.get_ref().unwrap().is::<InvalidCompressedData>());
-    }
-
-    #[test]
-    fn small_messages_go_uncompressed() {
-        let mut outgoing = OutgoingDeflate::new(Parameters::default(), Arc::default());
-        assert!(outgoing
-            .compress(&[b'a'; MIN_COMPRESSED_MESSAGE_BYTES - 1])
-            .is_none());
-        assert!(outgoing
-            .compress(&[b'a'; MIN_COMPRESSED_MESSAGE_BYTES])
-            .is_some());
-    }
-}
+mod tests;

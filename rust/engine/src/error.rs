@@ -19,6 +19,12 @@ pub enum Error {
     InvalidHeader { line: String, reason: String },
     /// A sub-protocol name is empty or holds characters HTTP tokens cannot carry.
     InvalidProtocol { protocol: String },
+    /// The proxy URL (from the setting or an environment variable, named by `origin`) is not a
+    /// usable `http://`, `socks5://` or `socks5h://` proxy.
+    InvalidProxy { origin: String, reason: String },
+    /// The TLS settings cannot be used (a certificate or key that does not parse, a client
+    /// certificate without its key).
+    TlsSettings { detail: String },
     /// `connect` was called while a connection is still connecting, open or closing.
     AlreadyConnected,
     /// Sending or closing while the connection is not open.
@@ -30,7 +36,7 @@ pub enum Error {
     /// A close reason longer than the 123 bytes a close frame can carry.
     CloseReasonTooLong { len: usize },
 
-    // ---- The connection attempt: reported through `connection_error`.
+    // ---- The connection attempt, in the order it goes: reported through `connection_error`.
     /// Name resolution failed.
     Resolve { host: String, detail: String },
     /// Every address of the host refused or failed the TCP connection; `attempts` holds each
@@ -47,29 +53,6 @@ pub enum Error {
         /// The addresses tried, in order.
         tried: Vec<SocketAddr>,
     },
-    /// The connection was not open within the handshake timeout.
-    HandshakeTimeout {
-        host: String,
-        port: u16,
-        timeout: Duration,
-        /// The step that did not finish, e.g. "the TLS handshake".
-        stage: &'static str,
-    },
-    /// The TLS handshake failed.
-    Tls { host: String, detail: String },
-    /// The server answered the upgrade request with another HTTP status than 101.
-    UpgradeRefused { status: u16, reason: String },
-    /// The server's upgrade response broke RFC 6455.
-    Handshake { detail: String },
-    /// The server picked a sub-protocol that was not offered, or none of those offered.
-    SubProtocol {
-        offered: Vec<String>,
-        server_chose_one: bool,
-    },
-
-    /// The proxy URL (from the setting or an environment variable, named by `origin`) is not a
-    /// usable `http://` proxy. Returned at once by `connect`.
-    InvalidProxy { origin: String, reason: String },
     /// The proxy could not be resolved or reached; `cause` says why.
     ProxyConnect { proxy: String, cause: Box<Error> },
     /// The proxy answered `CONNECT` with another status than 2xx (407: credentials).
@@ -82,7 +65,44 @@ pub enum Error {
     },
     /// The proxy's answer to `CONNECT` was not a valid HTTP response.
     ProxyResponse { proxy: String, detail: String },
-
+    /// The SOCKS5 proxy accepts none of the authentication methods offered (none, and user
+    /// name and password when the proxy URL has them).
+    SocksNoAcceptableMethod {
+        proxy: String,
+        sent_credentials: bool,
+    },
+    /// The SOCKS5 proxy refused the user name and password of the proxy URL (RFC 1929).
+    SocksAuthRefused { proxy: String },
+    /// The SOCKS5 proxy could not connect to the server; `reply` is its RFC 1928 reply code.
+    SocksRefused {
+        proxy: String,
+        target: String,
+        reply: u8,
+    },
+    /// The SOCKS5 proxy's answer broke RFC 1928 (or it is not a SOCKS5 proxy).
+    SocksResponse { proxy: String, detail: String },
+    /// The TLS handshake failed.
+    Tls { host: String, detail: String },
+    /// The server answered the upgrade request with another HTTP status than 101.
+    UpgradeRefused { status: u16, reason: String },
+    /// The server's upgrade response broke RFC 6455.
+    Handshake { detail: String },
+    /// The server picked a sub-protocol that was not offered, or none of those offered.
+    SubProtocol {
+        offered: Vec<String>,
+        server_chose_one: bool,
+    },
+    /// The server's `Sec-WebSocket-Extensions` answer names an extension that was not offered,
+    /// or invalid or repeated parameters (RFC 7692 section 5): the attempt failed.
+    Extension { detail: String },
+    /// The connection was not open within the handshake timeout.
+    HandshakeTimeout {
+        host: String,
+        port: u16,
+        timeout: Duration,
+        /// The step that did not finish, e.g. "the TLS handshake".
+        stage: &'static str,
+    },
     /// The server did not open the way Godot's `WebSocketMultiplayerPeer` does.
     MultiplayerHandshake { detail: String },
 
@@ -93,6 +113,8 @@ pub enum Error {
     Protocol { detail: String, close_code: u16 },
     /// The TCP connection ended without a close handshake.
     ConnectionLost { detail: String },
+    /// Nothing arrived from the server within the heartbeat timeout after a ping.
+    HeartbeatTimeout { timeout: Duration },
     /// The server did not finish the close handshake within the close timeout.
     CloseTimeout { timeout: Duration },
 
@@ -104,15 +126,6 @@ pub enum Error {
     /// Code of this library panicked while serving the connection; the connection was closed and
     /// every other connection keeps running. `detail` is the panic message.
     Internal { detail: String },
-
-    // ---- permessage-deflate.
-    /// The server's `Sec-WebSocket-Extensions` answer names an extension that was not offered,
-    /// or invalid or repeated parameters (RFC 7692 section 5): the attempt failed.
-    Extension { detail: String },
-
-    // ---- Heartbeat.
-    /// Nothing arrived from the server within the heartbeat timeout after a ping.
-    HeartbeatTimeout { timeout: Duration },
 }
 
 impl fmt::Display for Error {
@@ -140,6 +153,10 @@ impl fmt::Display for Error {
                  (letters, digits and !#$%&'*+-.^_`|~)",
                 protocol.escape_debug()
             ),
+            Error::InvalidProxy { origin, reason } => {
+                write!(f, "invalid proxy URL in {origin}: {reason}")
+            }
+            Error::TlsSettings { detail } => write!(f, "invalid TLS settings: {detail}"),
             Error::AlreadyConnected => write!(
                 f,
                 "a connection is already in progress: call disconnect_from_host() and wait for \
@@ -199,9 +216,6 @@ impl fmt::Display for Error {
                     tried.join(", ")
                 )
             }
-            Error::InvalidProxy { origin, reason } => {
-                write!(f, "invalid proxy URL in {origin}: {reason}")
-            }
             Error::ProxyConnect { proxy, cause } => {
                 write!(f, "cannot reach the proxy {proxy}: {cause}")
             }
@@ -236,17 +250,38 @@ impl fmt::Display for Error {
                     "proxy {proxy} gave an invalid answer to CONNECT: {detail}"
                 )
             }
-            Error::HandshakeTimeout {
-                host,
-                port,
-                timeout,
-                stage,
+            Error::SocksNoAcceptableMethod {
+                proxy,
+                sent_credentials: false,
             } => write!(
                 f,
-                "connection to {host}:{port} was not open after {:.1} s (handshake timeout, \
-                 during {stage})",
-                timeout.as_secs_f64()
+                "SOCKS5 proxy {proxy} wants a user name and password \
+                 (socks5://user:password@host:port in the proxy URL)"
             ),
+            Error::SocksNoAcceptableMethod {
+                proxy,
+                sent_credentials: true,
+            } => write!(
+                f,
+                "SOCKS5 proxy {proxy} accepts neither of the authentication methods offered (none, \
+                 and user name and password): it wants one this client does not support"
+            ),
+            Error::SocksAuthRefused { proxy } => write!(
+                f,
+                "SOCKS5 proxy {proxy} did not accept the user name and password of the proxy URL"
+            ),
+            Error::SocksRefused {
+                proxy,
+                target,
+                reply,
+            } => write!(
+                f,
+                "SOCKS5 proxy {proxy} could not connect to {target}: {} (SOCKS reply {reply})",
+                crate::socks::reply_in_words(*reply)
+            ),
+            Error::SocksResponse { proxy, detail } => {
+                write!(f, "SOCKS5 proxy {proxy} gave an invalid answer: {detail}")
+            }
             Error::Tls { host, detail } => write!(f, "TLS handshake with {host} failed: {detail}"),
             Error::UpgradeRefused { status, reason } => write!(
                 f,
@@ -283,6 +318,21 @@ impl fmt::Display for Error {
                     offered.join(", ")
                 )
             }
+            Error::Extension { detail } => write!(
+                f,
+                "invalid Sec-WebSocket-Extensions in the server's handshake response: {detail}"
+            ),
+            Error::HandshakeTimeout {
+                host,
+                port,
+                timeout,
+                stage,
+            } => write!(
+                f,
+                "connection to {host}:{port} was not open after {:.1} s (handshake timeout, \
+                 during {stage})",
+                timeout.as_secs_f64()
+            ),
             Error::MultiplayerHandshake { detail } => write!(
                 f,
                 "the server does not speak Godot's WebSocketMultiplayerPeer protocol: {detail}"
@@ -301,6 +351,12 @@ impl fmt::Display for Error {
             Error::ConnectionLost { detail } => {
                 write!(f, "connection lost without a close handshake: {detail}")
             }
+            Error::HeartbeatTimeout { timeout } => write!(
+                f,
+                "connection lost: the server sent nothing for {:.1} s after a ping \
+                 (heartbeat timeout)",
+                timeout.as_secs_f64()
+            ),
             Error::CloseTimeout { timeout } => write!(
                 f,
                 "server did not finish the close handshake within {:.1} s (close timeout)",
@@ -315,16 +371,6 @@ impl fmt::Display for Error {
                 f,
                 "internal error in rust_websocket (a bug, please report it): {detail}; the \
                  connection was closed"
-            ),
-            Error::Extension { detail } => write!(
-                f,
-                "invalid Sec-WebSocket-Extensions in the server's handshake response: {detail}"
-            ),
-            Error::HeartbeatTimeout { timeout } => write!(
-                f,
-                "connection lost: the server sent nothing for {:.1} s after a ping \
-                 (heartbeat timeout)",
-                timeout.as_secs_f64()
             ),
         }
     }

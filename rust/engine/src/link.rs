@@ -4,9 +4,8 @@ use std::collections::VecDeque;
 use std::mem;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
-use crate::deflate::CompressionCounters;
 use crate::statistics::SharedStatistics;
 use crate::{Error, HandshakeResponse, Message, TlsInfo};
 
@@ -54,15 +53,14 @@ pub(crate) struct Link {
     inbound_bytes: AtomicUsize,
     /// Set by the I/O thread when it stopped reading because `inbound_bytes` hit the limit.
     reading_paused: AtomicBool,
-    /// Payload bytes the game sent that the I/O thread has not handed to the socket yet.
+    /// Bytes the game sent that the I/O thread has not handed to the socket yet: payloads not
+    /// encoded yet, then their frames (headers included, after compression) not written yet.
     outbound_bytes: AtomicUsize,
     /// What the game posted and the I/O thread has not taken yet.
     outbox: Mutex<VecDeque<Outbound>>,
     /// Set from the game's post that announced the outbox until the I/O thread takes it, so a
     /// burst of sends costs one command and one wake-up.
     outbox_announced: AtomicBool,
-    /// What permessage-deflate compressed and inflated.
-    pub(crate) compression: Arc<CompressionCounters>,
     /// The traffic counters, published by the I/O thread.
     pub(crate) statistics: SharedStatistics,
 }
@@ -140,7 +138,7 @@ impl Link {
     pub(crate) fn post(&self, item: Outbound) -> bool {
         if let Outbound::Message(message) = &item {
             self.outbound_bytes
-                .fetch_add(message.len(), Ordering::Relaxed);
+                .fetch_add(message.len(), Ordering::SeqCst);
         }
         self.outbox
             .lock()
@@ -164,12 +162,18 @@ impl Link {
         }
     }
 
+    /// Called by the I/O thread when `len` more bytes wait in its own queue (a message's frame
+    /// that replaces its payload: added before the payload is removed, so the count never dips).
+    pub(crate) fn add_outbound(&self, len: usize) {
+        self.outbound_bytes.fetch_add(len, Ordering::SeqCst);
+    }
+
     pub(crate) fn remove_outbound(&self, len: usize) {
-        self.outbound_bytes.fetch_sub(len, Ordering::Relaxed);
+        self.outbound_bytes.fetch_sub(len, Ordering::SeqCst);
     }
 
     pub(crate) fn outbound_bytes(&self) -> usize {
-        self.outbound_bytes.load(Ordering::Relaxed)
+        self.outbound_bytes.load(Ordering::SeqCst)
     }
 
     /// Whether the I/O thread stopped reading until the game takes messages.

@@ -1,47 +1,67 @@
-//! HTTP `CONNECT` proxies: which proxy a connection goes through (a setting, or the usual
-//! environment variables with `NO_PROXY`), and the tunnel request and the proxy's answer.
+//! Proxies: which proxy a connection goes through (a setting, or the usual environment
+//! variables with `NO_PROXY`), and the way through it: an HTTP `CONNECT` tunnel (its request
+//! and the proxy's answer here) or a SOCKS5 handshake (see `socks.rs`).
 
 use std::io::{self, Read, Write};
 
 use url::{Host, Url};
 
 use crate::dialer::is_localhost_name;
+use crate::socks::{SocksHandshake, SocksTarget, MAX_FIELD_BYTES};
 use crate::{ConnectRequest, Error};
 
 /// Most bytes of the proxy's answer to `CONNECT` (status line and headers) that are read; a
 /// longer answer fails the connection instead of growing a buffer without bound.
 pub const MAX_PROXY_RESPONSE_BYTES: usize = 8 * 1024;
 
-/// Which HTTP proxy connections go through.
+/// The port of a SOCKS proxy whose URL names none (RFC 1928).
+const DEFAULT_SOCKS_PORT: u16 = 1080;
+
+/// Which proxy connections go through.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ProxySetting {
     /// Connect directly to the server.
     Direct,
     /// Follow the environment, read at each connect: `HTTPS_PROXY` for `wss://`, `HTTP_PROXY`
-    /// for `ws://` (the lowercase names win when both are set, as in curl), except for hosts
-    /// listed in `NO_PROXY` and for loopback hosts (`localhost`, `*.localhost`, 127.0.0.0/8,
-    /// `::1`), which are always reached directly (as Go's `net/http` does). The default.
+    /// for `ws://`, then `ALL_PROXY` for both (the lowercase names win when both are set, as in
+    /// curl), except for hosts listed in `NO_PROXY` and for loopback hosts (`localhost`,
+    /// `*.localhost`, 127.0.0.0/8, `::1`), which are always reached directly (as Go's
+    /// `net/http` does). The default.
     #[default]
     FromEnvironment,
-    /// Every connection goes through this proxy, e.g. `http://user:password@proxy.lan:3128`
-    /// (`http://` is assumed when the scheme is missing; the port defaults to 80).
+    /// Every connection goes through this proxy: an HTTP `CONNECT` proxy, e.g.
+    /// `http://user:password@proxy.lan:3128` (`http://` is assumed when the scheme is missing;
+    /// the port defaults to 80), or a SOCKS5 proxy, `socks5://` (this client resolves the
+    /// server's name) or `socks5h://` (the proxy resolves it), with an optional user name and
+    /// password (RFC 1929; the port defaults to 1080).
     Url(String),
+}
+
+/// How a connection gets through a proxy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ProxyProtocol {
+    /// An HTTP `CONNECT` tunnel; the proxy resolves the server's name.
+    HttpConnect,
+    /// A SOCKS5 `CONNECT`; `proxy_resolves` (`socks5h://`) sends the server's name, otherwise
+    /// its address, resolved here.
+    Socks5 { proxy_resolves: bool },
 }
 
 /// A proxy chosen for one connection.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Proxy {
+    protocol: ProxyProtocol,
     host: String,
     port: u16,
-    /// The `Proxy-Authorization` value, from the user name and password in the proxy URL.
-    authorization: Option<String>,
+    /// The user name and password from the proxy URL, percent-decoded.
+    credentials: Option<(String, String)>,
 }
 
 impl std::fmt::Debug for Proxy {
     // Never shows the credentials.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Proxy({})", self.address())
+        write!(f, "Proxy({:?} {})", self.protocol, self.address())
     }
 }
 
@@ -60,42 +80,58 @@ impl Proxy {
             format!("http://{text}")
         };
         let url = Url::parse(&with_scheme).map_err(|e| invalid(&e.to_string()))?;
-        if url.scheme() != "http" {
-            return Err(invalid(&format!(
-                "\"{}://\" proxies are not supported, only http:// (HTTP CONNECT) proxies",
-                url.scheme()
-            )));
-        }
+        let protocol = match url.scheme() {
+            "http" => ProxyProtocol::HttpConnect,
+            "socks5" => ProxyProtocol::Socks5 {
+                proxy_resolves: false,
+            },
+            "socks5h" => ProxyProtocol::Socks5 {
+                proxy_resolves: true,
+            },
+            other => {
+                return Err(invalid(&format!(
+                    "\"{other}://\" proxies are not supported, only http:// (HTTP CONNECT), \
+                     socks5:// and socks5h:// proxies"
+                )))
+            }
+        };
         let host = match url.host() {
             Some(Host::Domain(domain)) if !domain.is_empty() => domain.to_owned(),
             Some(Host::Ipv4(ip)) => ip.to_string(),
             Some(Host::Ipv6(ip)) => ip.to_string(),
             _ => return Err(invalid("it has no host")),
         };
-        let port = url.port_or_known_default().unwrap_or(80);
+        let port = url.port_or_known_default().unwrap_or(match protocol {
+            ProxyProtocol::HttpConnect => 80,
+            ProxyProtocol::Socks5 { .. } => DEFAULT_SOCKS_PORT,
+        });
         let decode = |part: &str| {
             percent_encoding::percent_decode_str(part)
                 .decode_utf8()
                 .map(|decoded| decoded.into_owned())
                 .map_err(|_| invalid("the user name or password is not valid UTF-8"))
         };
-        let authorization = if url.username().is_empty() && url.password().is_none() {
+        let credentials = if url.username().is_empty() && url.password().is_none() {
             None
         } else {
-            let credentials = format!(
-                "{}:{}",
+            Some((
                 decode(url.username())?,
-                decode(url.password().unwrap_or_default())?
-            );
-            Some(format!(
-                "Basic {}",
-                data_encoding::BASE64.encode(credentials.as_bytes())
+                decode(url.password().unwrap_or_default())?,
             ))
         };
+        let too_long = credentials.as_ref().is_some_and(|(user, password)| {
+            user.len() > MAX_FIELD_BYTES || password.len() > MAX_FIELD_BYTES
+        });
+        if too_long && protocol != ProxyProtocol::HttpConnect {
+            return Err(invalid(&format!(
+                "a SOCKS5 user name and password are each at most {MAX_FIELD_BYTES} bytes long"
+            )));
+        }
         Ok(Self {
+            protocol,
             host,
             port,
-            authorization,
+            credentials,
         })
     }
 
@@ -112,6 +148,25 @@ impl Proxy {
     /// `host:port`, for messages: never the credentials.
     pub(crate) fn address(&self) -> String {
         host_port(&self.host, self.port)
+    }
+
+    /// Whether the proxy is given the server's address, which this client resolves first
+    /// (`socks5://`), rather than its name.
+    pub(crate) fn wants_server_address(&self) -> bool {
+        self.protocol
+            == ProxyProtocol::Socks5 {
+                proxy_resolves: false,
+            }
+    }
+
+    /// The `Proxy-Authorization` value of an HTTP proxy, from the user name and password.
+    fn authorization(&self) -> Option<String> {
+        self.credentials.as_ref().map(|(user, password)| {
+            format!(
+                "Basic {}",
+                data_encoding::BASE64.encode(format!("{user}:{password}").as_bytes())
+            )
+        })
     }
 }
 
@@ -140,10 +195,10 @@ fn from_environment(
     if is_loopback(request.host()) {
         return Ok(None);
     }
-    let names: [&str; 2] = if request.is_secure() {
-        ["https_proxy", "HTTPS_PROXY"]
+    let names: [&str; 4] = if request.is_secure() {
+        ["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]
     } else {
-        ["http_proxy", "HTTP_PROXY"]
+        ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
     };
     let Some((name, url)) = names
         .into_iter()
@@ -225,8 +280,54 @@ fn host_port(host: &str, port: u16) -> String {
     }
 }
 
-/// A `CONNECT` request on its way to the proxy, then the proxy's answer being read.
-pub(crate) struct Tunnel {
+/// The way through a proxy to the server, from connected to the proxy until the server is
+/// reached.
+pub(crate) enum Tunnel {
+    HttpConnect(ConnectTunnel),
+    Socks5(SocksHandshake),
+}
+
+impl Tunnel {
+    /// The way through `proxy` to the server of `request`.
+    pub(crate) fn new(proxy: &Proxy, request: &ConnectRequest) -> Self {
+        let (host, port) = (request.host(), request.port());
+        match proxy.protocol {
+            ProxyProtocol::HttpConnect => Self::HttpConnect(ConnectTunnel::new(proxy, host, port)),
+            ProxyProtocol::Socks5 { .. } => {
+                // Only known for `socks5://`, which resolves the name here.
+                let target = match request.server_address() {
+                    Some(address) => SocksTarget::Address(address),
+                    None => SocksTarget::for_host(host, port),
+                };
+                Self::Socks5(SocksHandshake::new(
+                    proxy.address(),
+                    target,
+                    proxy.credentials.clone(),
+                ))
+            }
+        }
+    }
+
+    /// Goes on as far as `stream` allows: `Ok(true)` once the server is reached, `Ok(false)`
+    /// while waiting for the socket.
+    pub(crate) fn advance(&mut self, stream: &mut (impl Read + Write)) -> Result<bool, Error> {
+        match self {
+            Self::HttpConnect(tunnel) => tunnel.advance(stream),
+            Self::Socks5(handshake) => handshake.advance(stream),
+        }
+    }
+
+    /// The step in progress, for the handshake timeout's error.
+    pub(crate) fn stage(&self) -> &'static str {
+        match self {
+            Self::HttpConnect(_) => "the proxy's CONNECT",
+            Self::Socks5(_) => "the SOCKS5 handshake with the proxy",
+        }
+    }
+}
+
+/// A `CONNECT` request on its way to an HTTP proxy, then the proxy's answer being read.
+pub(crate) struct ConnectTunnel {
     proxy: String,
     target: String,
     sent_credentials: bool,
@@ -235,19 +336,20 @@ pub(crate) struct Tunnel {
     response: Vec<u8>,
 }
 
-impl Tunnel {
+impl ConnectTunnel {
     /// A tunnel through `proxy` to `host:port`, named (not resolved) so the proxy resolves it.
-    pub(crate) fn new(proxy: &Proxy, host: &str, port: u16) -> Self {
+    fn new(proxy: &Proxy, host: &str, port: u16) -> Self {
         let target = host_port(host, port);
         let mut request = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n");
-        if let Some(authorization) = &proxy.authorization {
+        let authorization = proxy.authorization();
+        if let Some(authorization) = &authorization {
             request.push_str(&format!("Proxy-Authorization: {authorization}\r\n"));
         }
         request.push_str("\r\n");
         Self {
             proxy: proxy.address(),
             target,
-            sent_credentials: proxy.authorization.is_some(),
+            sent_credentials: authorization.is_some(),
             request: request.into_bytes(),
             written: 0,
             response: Vec::new(),
@@ -342,7 +444,7 @@ fn find_head_end(bytes: &[u8]) -> Option<usize> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::collections::HashMap;
 
@@ -373,6 +475,55 @@ mod tests {
             Some("secure.lan:8080")
         );
         assert_eq!(env_proxy("wss://game.example", &vars[..1]), None);
+    }
+
+    #[test]
+    fn all_proxy_comes_after_the_schemes_variable_and_no_proxy_applies() {
+        let vars = [
+            ("ALL_PROXY", "socks5h://upper.lan"),
+            ("all_proxy", "socks5://lower.lan:9050"),
+            ("HTTPS_PROXY", "http://secure.lan:8080"),
+        ];
+        assert_eq!(
+            env_proxy("ws://game.example", &vars).as_deref(),
+            Some("lower.lan:9050")
+        );
+        assert_eq!(
+            env_proxy("wss://game.example", &vars).as_deref(),
+            Some("secure.lan:8080")
+        );
+        assert_eq!(
+            env_proxy("ws://game.example", &vars[..1]).as_deref(),
+            Some("upper.lan:1080")
+        );
+        let excluded = [
+            ("ALL_PROXY", "socks5h://upper.lan"),
+            ("NO_PROXY", "example"),
+        ];
+        assert_eq!(env_proxy("ws://game.example", &excluded), None);
+        assert_eq!(env_proxy("ws://localhost", &vars), None);
+    }
+
+    #[test]
+    fn socks_urls_say_who_resolves_and_keep_the_credentials() {
+        let local = Proxy::parse("socks5://al%40ice:s%3Acret@[::1]", "test").unwrap();
+        assert_eq!(local.address(), "[::1]:1080");
+        assert!(local.wants_server_address());
+        assert_eq!(
+            local.credentials,
+            Some(("al@ice".to_owned(), "s:cret".to_owned()))
+        );
+        assert!(!format!("{local:?}").contains("cret"));
+        let remote = Proxy::parse("SOCKS5H://proxy.lan:9050", "test").unwrap();
+        assert!(!remote.wants_server_address());
+        assert_eq!(remote.credentials, None);
+        let long = format!("socks5://me:{}@proxy.lan", "p".repeat(256));
+        let error = Proxy::parse(&long, "test").unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "invalid proxy URL in test: a SOCKS5 user name and password are each at most 255 \
+             bytes long"
+        );
     }
 
     #[test]
@@ -413,7 +564,7 @@ mod tests {
         assert_eq!(proxy.address(), "proxy.lan:3128");
         // base64("al@ice:s:cret")
         assert_eq!(
-            proxy.authorization.as_deref(),
+            proxy.authorization().as_deref(),
             Some("Basic YWxAaWNlOnM6Y3JldA==")
         );
         assert!(!format!("{proxy:?}").contains("cret"));
@@ -425,22 +576,22 @@ mod tests {
 
     #[test]
     fn unsupported_proxies_are_refused_without_showing_the_url() {
-        let error = Proxy::parse("socks5://user:hunter2@proxy.lan:1080", "ALL_PROXY")
+        let error = Proxy::parse("socks4://user:hunter2@proxy.lan:1080", "ALL_PROXY")
             .unwrap_err()
             .to_string();
         assert_eq!(
             error,
-            "invalid proxy URL in ALL_PROXY: \"socks5://\" proxies are not supported, only \
-             http:// (HTTP CONNECT) proxies"
+            "invalid proxy URL in ALL_PROXY: \"socks4://\" proxies are not supported, only \
+             http:// (HTTP CONNECT), socks5:// and socks5h:// proxies"
         );
         assert!(Proxy::parse("http://", "test").is_err());
     }
 
     /// A byte stream that hands out `input` in pieces of `piece` bytes, then would block.
-    struct Scripted {
-        input: Vec<u8>,
-        piece: usize,
-        written: Vec<u8>,
+    pub(crate) struct Scripted {
+        pub(crate) input: Vec<u8>,
+        pub(crate) piece: usize,
+        pub(crate) written: Vec<u8>,
     }
 
     impl Read for Scripted {
@@ -467,7 +618,7 @@ mod tests {
 
     fn tunnel_through(answer: &[u8], proxy_url: &str) -> (Result<bool, Error>, String) {
         let proxy = Proxy::parse(proxy_url, "test").unwrap();
-        let mut tunnel = Tunnel::new(&proxy, "::1", 443);
+        let mut tunnel = ConnectTunnel::new(&proxy, "::1", 443);
         let mut stream = Scripted {
             input: answer.to_vec(),
             piece: 7,

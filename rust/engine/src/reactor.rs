@@ -4,6 +4,10 @@
 //! and wakes it; the loop answers through each connection's [`Link`]. Because the loop runs on its
 //! own thread, pings are answered and data is read (up to the inbound limit) while the game's
 //! main thread is stalled, and the thread count stays flat however many connections are open.
+//!
+//! This loop is the only place the engine's I/O side reads the clock: it reads it before each
+//! step and hands that `now` to the connection it drives, so the connection's state machine
+//! never reads it and its timeouts can be tested without waiting.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -97,6 +101,7 @@ pub(crate) fn reactor() -> io::Result<Reactor> {
         connections: HashMap::new(),
         ready: Vec::new(),
         deadlines: BinaryHeap::new(),
+        shutting_down: false,
     };
     let thread = thread::Builder::new()
         .name("rust_websocket-io".into())
@@ -105,8 +110,9 @@ pub(crate) fn reactor() -> io::Result<Reactor> {
     Ok(reactor)
 }
 
-/// Stops the I/O thread, closing every connection (with close code 1001 where open), and waits
-/// for it to end. The next connection starts a new one. Call before the library is unloaded.
+/// Stops the I/O thread and waits for it to end. Every open connection first writes what the
+/// game queued and closes with code 1001, each within its `close_timeout`; the others end at
+/// once. The next connection starts a new thread. Call before the library is unloaded.
 pub fn shutdown() {
     let running = RUNNING
         .lock()
@@ -130,6 +136,8 @@ struct EventLoop {
     ready: Vec<u64>,
     /// Connection deadlines, earliest first; stale entries are skipped when they come due.
     deadlines: BinaryHeap<Reverse<(Instant, u64)>>,
+    /// Shutdown was asked: the loop ends once the released connections have finished.
+    shutting_down: bool,
 }
 
 impl EventLoop {
@@ -143,7 +151,7 @@ impl EventLoop {
             if let Err(error) = self.poll.poll(&mut events, timeout) {
                 if error.kind() != io::ErrorKind::Interrupted {
                     // The poller itself failed: nothing can be served any more.
-                    self.shut_down();
+                    self.shut_down(Instant::now());
                     return;
                 }
             }
@@ -155,24 +163,27 @@ impl EventLoop {
             );
             // Clear before draining: a command submitted after the drain then wakes us again.
             self.reactor.wake_pending.store(false, Ordering::SeqCst);
+            // The clock is read for each step rather than once per turn: a turn that reads a lot
+            // (megabytes through TLS, or thousands of connections) takes long enough that a
+            // deadline set from its start would come early (seen under qemu: a close timeout).
             while let Ok(command) = self.inbox.try_recv() {
-                if !self.handle(command) {
-                    self.shut_down();
-                    return;
-                }
+                self.handle(command, Instant::now());
             }
             self.ready.sort_unstable();
             self.ready.dedup();
             for index in 0..self.ready.len() {
-                self.drive(self.ready[index]);
+                self.drive(self.ready[index], Instant::now());
             }
             self.ready.clear();
-            self.expire_deadlines();
+            self.expire_deadlines(Instant::now());
+            if self.shutting_down && self.connections.is_empty() {
+                return;
+            }
         }
     }
 
-    /// Carries out one command; false when the loop must stop.
-    fn handle(&mut self, command: Command) -> bool {
+    /// Carries out one command at `now`.
+    fn handle(&mut self, command: Command, now: Instant) {
         match command {
             Command::Connect {
                 id,
@@ -182,39 +193,54 @@ impl EventLoop {
             } => {
                 self.connections
                     .insert(id, Connection::new(*request, *config, link));
-                let resolve =
-                    self.guarded(id, |connection, registry| connection.start(registry, id));
+                let resolve = self.guarded(id, |connection, registry| {
+                    connection.start(registry, id, now)
+                });
                 if let Some(Some(resolve)) = resolve {
-                    self.resolve(id, resolve);
+                    self.resolve(id, resolve, now);
                 }
                 self.settle(id);
             }
             Command::Resolved { id, addresses } => {
-                self.guarded(id, |connection, registry| {
-                    connection.resolved(registry, id, addresses)
+                let resolve = self.guarded(id, |connection, registry| {
+                    connection.resolved(registry, id, addresses, now)
                 });
+                if let Some(Some(resolve)) = resolve {
+                    self.resolve(id, resolve, now);
+                }
                 self.settle(id);
             }
             Command::Serve { id } => self.ready.push(id),
-            Command::Drop { id } => {
-                if let Some(connection) = self.connections.remove(&id) {
-                    abandon(connection, self.poll.registry());
+            Command::Drop { id } => self.release(id, now),
+            Command::Shutdown => {
+                self.shutting_down = true;
+                let ids: Vec<u64> = self.connections.keys().copied().collect();
+                for id in ids {
+                    self.release(id, now);
                 }
             }
-            Command::Shutdown => return false,
         }
-        true
     }
 
-    fn resolve(&mut self, id: u64, (host, port): (String, u16)) {
+    /// The game let go of connection `id`: it finishes in the background (see
+    /// [`Connection::release`]).
+    fn release(&mut self, id: u64, now: Instant) {
+        self.guarded(id, |connection, registry| connection.release(registry, now));
+        self.settle(id);
+    }
+
+    fn resolve(&mut self, id: u64, (host, port): (String, u16), now: Instant) {
         if self.resolver.is_none() {
             match Resolver::start() {
                 Ok(resolver) => self.resolver = Some(resolver),
                 Err(error) => {
-                    self.handle(Command::Resolved {
-                        id,
-                        addresses: Err(error),
-                    });
+                    self.handle(
+                        Command::Resolved {
+                            id,
+                            addresses: Err(error),
+                        },
+                        now,
+                    );
                     return;
                 }
             }
@@ -230,11 +256,11 @@ impl EventLoop {
     }
 
     /// Lets a connection make progress after readiness or a command.
-    fn drive(&mut self, id: u64) {
+    fn drive(&mut self, id: u64, now: Instant) {
         self.guarded(id, |connection, registry| {
             #[cfg(test)]
             tests::panic_if_asked(connection);
-            connection.drive(registry)
+            connection.drive(registry, now)
         });
         self.settle(id);
     }
@@ -276,31 +302,31 @@ impl EventLoop {
         }
     }
 
-    fn expire_deadlines(&mut self) {
-        let now = Instant::now();
+    /// Lets every connection whose wake-up is due at `now` act on it.
+    fn expire_deadlines(&mut self, now: Instant) {
         while let Some(&Reverse((at, id))) = self.deadlines.peek() {
             if at > now {
                 break;
             }
             self.deadlines.pop();
             self.guarded(id, |connection, registry| {
-                connection.deadline_passed(registry, at)
+                connection.handle_timeout(registry, now)
             });
             self.settle(id);
         }
     }
 
-    fn shut_down(&mut self) {
+    fn shut_down(&mut self, now: Instant) {
         for (_, connection) in self.connections.drain() {
-            abandon(connection, self.poll.registry());
+            abandon(connection, self.poll.registry(), now);
         }
     }
 }
 
 /// Releases a connection the game let go of (or at shutdown). Nobody waits for it any more, so
 /// a panic while doing so only costs its close frame.
-fn abandon(mut connection: Connection, registry: &Registry) {
-    let _ = panic::catch_unwind(AssertUnwindSafe(|| connection.abandon(registry)));
+fn abandon(mut connection: Connection, registry: &Registry, now: Instant) {
+    let _ = panic::catch_unwind(AssertUnwindSafe(|| connection.abandon(registry, now)));
 }
 
 /// The message a panic was raised with.

@@ -1,11 +1,14 @@
 //! What to connect to: the URL, the sub-protocols offered and extra upgrade headers, validated
 //! before anything touches the network.
 
+use std::net::SocketAddr;
+
 use tungstenite::client::IntoClientRequest;
 use tungstenite::handshake::client::Request;
 use tungstenite::http::header::{HeaderName, HeaderValue};
 use url::{Host, Url};
 
+use crate::dialer::addresses_without_resolver;
 use crate::proxy::Proxy;
 use crate::Error;
 
@@ -30,6 +33,10 @@ pub struct ConnectRequest {
     headers: Vec<(HeaderName, HeaderValue)>,
     /// The proxy chosen when the connection starts.
     proxy: Option<Proxy>,
+    /// The server's address, for a proxy that is given addresses (`socks5://`): resolved by
+    /// the connection, or the URL's IP address (`localhost`: `::1`, as a direct connection
+    /// tries first).
+    server_address: Option<SocketAddr>,
 }
 
 impl ConnectRequest {
@@ -68,6 +75,7 @@ impl ConnectRequest {
             protocols: Vec::new(),
             headers: Vec::new(),
             proxy: None,
+            server_address: None,
         })
     }
 
@@ -150,7 +158,29 @@ impl ConnectRequest {
 
     /// Sends the connection through `proxy`.
     pub(crate) fn set_proxy(&mut self, proxy: Option<Proxy>) {
+        self.server_address = proxy
+            .as_ref()
+            .filter(|proxy| proxy.wants_server_address())
+            .and_then(|_| addresses_without_resolver(&self.host, self.port))
+            .and_then(|addresses| addresses.first().copied());
         self.proxy = proxy;
+    }
+
+    /// The server's name and port when the proxy is to be given its address and it has not
+    /// been resolved yet.
+    pub(crate) fn server_to_resolve(&self) -> Option<(String, u16)> {
+        let wants_address = self.proxy.as_ref().is_some_and(Proxy::wants_server_address);
+        (wants_address && self.server_address.is_none()).then(|| (self.host.clone(), self.port))
+    }
+
+    /// The server's address, once known (see [`ConnectRequest::server_to_resolve`]).
+    pub(crate) fn server_address(&self) -> Option<SocketAddr> {
+        self.server_address
+    }
+
+    /// Records the server's address the resolver answered.
+    pub(crate) fn set_server_address(&mut self, address: SocketAddr) {
+        self.server_address = Some(address);
     }
 
     /// The HTTP upgrade request tungstenite sends.

@@ -5,7 +5,7 @@ use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex};
-use std::thread;
+use std::thread::{self, JoinHandle};
 
 /// Threads that resolve names. Resolution is rare and short; two let one slow lookup not hold
 /// up every other.
@@ -13,18 +13,21 @@ const RESOLVER_THREADS: usize = 2;
 
 type Reply = Box<dyn FnOnce(io::Result<Vec<SocketAddr>>) + Send>;
 
-/// A pool of resolver threads; the threads end when the pool is dropped.
+/// A pool of resolver threads; dropping the pool ends them and waits for them.
 pub(crate) struct Resolver {
-    jobs: Sender<(String, u16, Reply)>,
+    /// `None` once dropping began: closing the channel is what ends the threads.
+    jobs: Option<Sender<(String, u16, Reply)>>,
+    threads: Vec<JoinHandle<()>>,
 }
 
 impl Resolver {
     pub(crate) fn start() -> io::Result<Self> {
         let (jobs, queue) = mpsc::channel::<(String, u16, Reply)>();
         let queue = Arc::new(Mutex::new(queue));
+        let mut threads = Vec::with_capacity(RESOLVER_THREADS);
         for index in 0..RESOLVER_THREADS {
             let queue = Arc::clone(&queue);
-            thread::Builder::new()
+            let thread = thread::Builder::new()
                 .name(format!("rust_websocket-dns-{index}"))
                 .spawn(move || loop {
                     let job = queue
@@ -38,14 +41,33 @@ impl Resolver {
                             .map(Iterator::collect),
                     );
                 })?;
+            threads.push(thread);
         }
-        Ok(Self { jobs })
+        Ok(Self {
+            jobs: Some(jobs),
+            threads,
+        })
     }
 
     /// Resolves `host` and calls `reply` with the addresses, on a resolver thread.
     pub(crate) fn resolve(&self, host: String, port: u16, reply: Reply) {
-        if let Err(mpsc::SendError((_, _, reply))) = self.jobs.send((host, port, reply)) {
+        let Some(jobs) = &self.jobs else {
+            return reply(Err(io::Error::other("the resolver has stopped")));
+        };
+        if let Err(mpsc::SendError((_, _, reply))) = jobs.send((host, port, reply)) {
             reply(Err(io::Error::other("the resolver has stopped")));
+        }
+    }
+}
+
+impl Drop for Resolver {
+    /// Waits for the threads to end: at shutdown the library may be unloaded next, and a
+    /// thread still running its code then would crash the process. A lookup in progress (a
+    /// slow DNS server) holds this up until the system resolver gives up on it.
+    fn drop(&mut self) {
+        drop(self.jobs.take());
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
         }
     }
 }

@@ -1,11 +1,12 @@
-//! Gathers the server's upgrade response head before tungstenite parses it.
+//! The upgrade reader: every connection reads the server's upgrade response through it, whole,
+//! before tungstenite parses it, then what came after the response.
 //!
 //! tungstenite parses the response anew after every read and, as a flood check, gives up after
 //! 64 reads of under 128 bytes on average. A server that writes its response slowly (say a byte
 //! every 10 ms) would fail the handshake for that alone. The transport therefore collects the
 //! head here and hands it over whole once the blank line that ends it has arrived (or the limit
 //! is passed, which tungstenite then refuses). After a `101 Switching Protocols` head, whatever
-//! came with it is kept for the open connection ([`ResponseHead::into_rest`]), so
+//! came with it is kept for the open connection ([`UpgradeReader::take_rest`]), so
 //! permessage-deflate can still inflate frames that arrived in the same read as the response;
 //! after a refusal it goes on to tungstenite, which keeps the start of the body.
 
@@ -19,6 +20,63 @@ pub(crate) const MAX_RESPONSE_HEAD_BYTES: usize = 64 * 1024;
 const GATHER_CHUNK_BYTES: usize = 4096;
 /// The blank line that ends an HTTP head.
 const HEAD_END: &[u8] = b"\r\n\r\n";
+
+/// How the bytes read from the socket reach tungstenite, from the upgrade on.
+pub(crate) enum UpgradeReader {
+    /// The upgrade is in flight: its response head is gathered.
+    GatheringHead(ResponseHead),
+    /// Bytes that came after the upgrade response go first, then [`UpgradeReader::Through`].
+    Replaying { bytes: Vec<u8>, start: usize },
+    /// As they come.
+    Through,
+}
+
+impl Default for UpgradeReader {
+    fn default() -> Self {
+        UpgradeReader::GatheringHead(ResponseHead::default())
+    }
+}
+
+impl UpgradeReader {
+    /// Reads for tungstenite through `stream`.
+    pub(crate) fn read(&mut self, stream: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            UpgradeReader::Through => stream.read(buf),
+            UpgradeReader::GatheringHead(head) => head.read(stream, buf),
+            UpgradeReader::Replaying { bytes, start } => {
+                let count = (bytes.len() - *start).min(buf.len());
+                buf[..count].copy_from_slice(&bytes[*start..*start + count]);
+                *start += count;
+                if *start == bytes.len() {
+                    *self = UpgradeReader::Through;
+                }
+                Ok(count)
+            }
+        }
+    }
+
+    /// The connection opened: takes what was read after the upgrade response's head (frames
+    /// that arrived with it); reads go through from now on.
+    pub(crate) fn take_rest(&mut self) -> Vec<u8> {
+        match std::mem::replace(self, UpgradeReader::Through) {
+            UpgradeReader::GatheringHead(head) => head.into_rest(),
+            other => {
+                *self = other;
+                Vec::new()
+            }
+        }
+    }
+
+    /// Hands `rest` (see [`UpgradeReader::take_rest`]) to tungstenite before the stream.
+    pub(crate) fn replay(&mut self, rest: Vec<u8>) {
+        if !rest.is_empty() {
+            *self = UpgradeReader::Replaying {
+                bytes: rest,
+                start: 0,
+            };
+        }
+    }
+}
 
 /// The upgrade response head gathered so far, then handed out.
 #[derive(Default)]

@@ -28,6 +28,22 @@ pub struct Statistics {
     /// [`Config::heartbeat_interval`](crate::Config::heartbeat_interval)), or `None` before the
     /// first pong.
     pub round_trip_time: Option<Duration>,
+    /// What permessage-deflate compressed and inflated.
+    pub compression: CompressionTotals,
+}
+
+/// Byte totals of the messages permessage-deflate compressed or inflated on one connection.
+/// Messages sent or received uncompressed are not counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CompressionTotals {
+    /// Payload bytes of the messages sent compressed, before compression.
+    pub sent_uncompressed_bytes: u64,
+    /// What those messages' payloads took on the wire.
+    pub sent_compressed_bytes: u64,
+    /// Compressed payload bytes of the compressed messages received.
+    pub received_compressed_bytes: u64,
+    /// What those payloads inflated to.
+    pub received_uncompressed_bytes: u64,
 }
 
 impl Statistics {
@@ -53,6 +69,10 @@ pub(crate) struct SharedStatistics {
     wire_bytes_received: AtomicU64,
     /// Microseconds; 0 before the first sample.
     round_trip_micros: AtomicU64,
+    sent_uncompressed_bytes: AtomicU64,
+    sent_compressed_bytes: AtomicU64,
+    received_compressed_bytes: AtomicU64,
+    received_uncompressed_bytes: AtomicU64,
 }
 
 impl SharedStatistics {
@@ -73,6 +93,23 @@ impl SharedStatistics {
             .round_trip_time
             .map_or(0, |rtt| (rtt.as_micros() as u64).max(1));
         store(&self.round_trip_micros, micros);
+        let compression = &statistics.compression;
+        store(
+            &self.sent_uncompressed_bytes,
+            compression.sent_uncompressed_bytes,
+        );
+        store(
+            &self.sent_compressed_bytes,
+            compression.sent_compressed_bytes,
+        );
+        store(
+            &self.received_compressed_bytes,
+            compression.received_compressed_bytes,
+        );
+        store(
+            &self.received_uncompressed_bytes,
+            compression.received_uncompressed_bytes,
+        );
     }
 
     /// Called by the game.
@@ -87,6 +124,12 @@ impl SharedStatistics {
             wire_bytes_sent: load(&self.wire_bytes_sent),
             wire_bytes_received: load(&self.wire_bytes_received),
             round_trip_time: (micros > 0).then(|| Duration::from_micros(micros)),
+            compression: CompressionTotals {
+                sent_uncompressed_bytes: load(&self.sent_uncompressed_bytes),
+                sent_compressed_bytes: load(&self.sent_compressed_bytes),
+                received_compressed_bytes: load(&self.received_compressed_bytes),
+                received_uncompressed_bytes: load(&self.received_uncompressed_bytes),
+            },
         }
     }
 }
@@ -105,6 +148,12 @@ mod tests {
             wire_bytes_sent: 5,
             wire_bytes_received: 6,
             round_trip_time: Some(Duration::from_micros(1500)),
+            compression: CompressionTotals {
+                sent_uncompressed_bytes: 7,
+                sent_compressed_bytes: 8,
+                received_compressed_bytes: 9,
+                received_uncompressed_bytes: 10,
+            },
         };
         let shared = SharedStatistics::default();
         assert_eq!(shared.snapshot(), Statistics::default());

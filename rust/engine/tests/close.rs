@@ -72,6 +72,42 @@ fn a_server_initiated_close_is_requested_then_clean() {
 }
 
 #[test]
+fn a_close_code_rfc_6455_does_not_allow_fails_the_connection_and_says_so() {
+    let (answer_tx, answer_rx) = std::sync::mpsc::channel();
+    let answer_tx = std::sync::Arc::new(std::sync::Mutex::new(answer_tx));
+    let server = serve(no_protocol, move |mut socket, _| {
+        socket.send("sent before".into()).unwrap();
+        socket
+            .close(Some(CloseFrame {
+                code: CloseCode::from(999),
+                reason: "".into(),
+            }))
+            .unwrap();
+        let mut answer = None;
+        while let Ok(message) = socket.read() {
+            if let tungstenite::Message::Close(frame) = message {
+                answer = frame.map(|frame| u16::from(frame.code));
+            }
+        }
+        let _ = answer_tx.lock().unwrap().send(answer);
+    });
+    let mut client = connect(server, "/");
+    let events = poll_until(&mut client, |e| matches!(e, Event::Closed { .. }));
+    assert!(
+        !events
+            .iter()
+            .any(|event| matches!(event, Event::CloseRequested { .. })),
+        "{events:?}"
+    );
+    assert_eq!(events.last(), Some(&Event::Closed { clean: false }));
+    assert_eq!(client.close_code(), Some(1002));
+    let error = client.last_error().unwrap().to_string();
+    assert!(error.contains("status code 999"), "{error}");
+    assert_eq!(answer_rx.recv_timeout(WATCHDOG).unwrap(), Some(1002));
+    assert_eq!(client.take_message(), Some(Message::from("sent before")));
+}
+
+#[test]
 fn a_dropped_tcp_connection_is_an_unclean_close() {
     let server = serve(no_protocol, |socket, _| drop(socket));
     let mut client = connect(server, "/");

@@ -2,19 +2,16 @@
 
 mod support;
 
-use std::net::TcpListener;
 use std::time::Duration;
 
 use rust_websocket_engine::{Client, Config, ConnectRequest, MAX_HANDSHAKE_BODY_BYTES};
+use support::net::RefusingPort;
 use support::*;
 
 #[test]
 fn a_refused_port_names_the_address() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let refusing = RefusingPort::new();
+    let port = refusing.port();
     let mut client = Client::default();
     client
         .connect(ConnectRequest::new(&format!("ws://127.0.0.1:{port}")).unwrap())

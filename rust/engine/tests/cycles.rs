@@ -3,7 +3,6 @@
 
 mod support;
 
-use std::fs;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -19,7 +18,13 @@ const WARM_UP_CYCLES: usize = 50;
 /// buffer, a connection's state) would exceed it; allocator noise stays far below.
 const RSS_GROWTH_LIMIT_KIB: i64 = 16 * 1024;
 
-/// Threads, file descriptors and resident memory (KiB) of this process.
+/// Set (to the emulator's name) by whoever runs this test under a user-mode emulator: qemu-user
+/// does not give back the memory of finished threads (about 280 KiB each, and the test server
+/// starts one per connection), so the memory bound cannot hold there and is not checked.
+const EMULATOR_ENV: &str = "RUST_WEBSOCKET_TEST_EMULATOR";
+
+/// Threads, open descriptors (file descriptors; handles on Windows) and resident memory (KiB;
+/// the working set on Windows) of this process.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Usage {
     threads: usize,
@@ -27,7 +32,9 @@ struct Usage {
     rss_kib: i64,
 }
 
+#[cfg(not(windows))]
 fn usage() -> Usage {
+    use std::fs;
     let count = |dir: &str| fs::read_dir(dir).map(Iterator::count).unwrap_or(0);
     let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
     let rss_kib = status
@@ -39,6 +46,55 @@ fn usage() -> Usage {
         threads: count("/proc/self/task"),
         fds: count("/proc/self/fd"),
         rss_kib,
+    }
+}
+
+#[cfg(windows)]
+fn usage() -> Usage {
+    use windows_sys::Win32::Foundation::{CloseHandle, INVALID_HANDLE_VALUE};
+    use windows_sys::Win32::System::Diagnostics::ToolHelp::{
+        CreateToolhelp32Snapshot, Thread32First, Thread32Next, TH32CS_SNAPTHREAD, THREADENTRY32,
+    };
+    use windows_sys::Win32::System::ProcessStatus::{
+        K32GetProcessMemoryInfo, PROCESS_MEMORY_COUNTERS,
+    };
+    use windows_sys::Win32::System::Threading::{
+        GetCurrentProcess, GetCurrentProcessId, GetProcessHandleCount,
+    };
+    // SAFETY: plain queries about this process into owned, correctly sized structs; the
+    // snapshot handle is closed before returning.
+    unsafe {
+        let process = GetCurrentProcess();
+        let mut handles = 0u32;
+        if GetProcessHandleCount(process, &mut handles) == 0 {
+            handles = 0;
+        }
+        let mut memory: PROCESS_MEMORY_COUNTERS = std::mem::zeroed();
+        memory.cb = std::mem::size_of::<PROCESS_MEMORY_COUNTERS>() as u32;
+        let rss_kib = if K32GetProcessMemoryInfo(process, &mut memory, memory.cb) != 0 {
+            (memory.WorkingSetSize / 1024) as i64
+        } else {
+            -1
+        };
+        let mut threads = 0;
+        let snapshot = CreateToolhelp32Snapshot(TH32CS_SNAPTHREAD, 0);
+        if snapshot != INVALID_HANDLE_VALUE {
+            let mut entry: THREADENTRY32 = std::mem::zeroed();
+            entry.dwSize = std::mem::size_of::<THREADENTRY32>() as u32;
+            let mut more = Thread32First(snapshot, &mut entry) != 0;
+            while more {
+                if entry.th32OwnerProcessID == GetCurrentProcessId() {
+                    threads += 1;
+                }
+                more = Thread32Next(snapshot, &mut entry) != 0;
+            }
+            CloseHandle(snapshot);
+        }
+        Usage {
+            threads,
+            fds: handles as usize,
+            rss_kib,
+        }
     }
 }
 
@@ -83,7 +139,14 @@ fn a_thousand_connect_close_cycles_leave_threads_fds_and_memory_flat() {
         after.fds <= before.fds,
         "file descriptors grew: {before:?} → {after:?}"
     );
-    assert!(before.rss_kib > 0, "VmRSS read from /proc/self/status");
+    assert!(
+        before.rss_kib > 0,
+        "this process's resident memory was read"
+    );
+    if let Ok(emulator) = std::env::var(EMULATOR_ENV) {
+        eprintln!("memory bound not checked: running under {emulator} ({EMULATOR_ENV})");
+        return;
+    }
     let growth = after.rss_kib - before.rss_kib;
     assert!(
         growth < RSS_GROWTH_LIMIT_KIB,

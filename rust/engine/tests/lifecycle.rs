@@ -7,6 +7,7 @@ use std::io::Read;
 use std::sync::mpsc;
 
 use rust_websocket_engine::{Client, ConnectRequest, Event, Message, ReadyState};
+use support::net::RefusingPort;
 use support::*;
 
 /// What a recording server saw on one connection: its messages (as text) and how it ended.
@@ -28,6 +29,9 @@ fn recording_server() -> (std::net::SocketAddr, mpsc::Receiver<Seen>) {
         loop {
             match socket.read() {
                 Ok(tungstenite::Message::Text(text)) => seen.messages.push(text.to_string()),
+                Ok(tungstenite::Message::Binary(data)) => {
+                    seen.messages.push(format!("{} binary bytes", data.len()))
+                }
                 Ok(tungstenite::Message::Close(frame)) => {
                     seen.close_code = frame.map(|frame| u16::from(frame.code));
                 }
@@ -53,6 +57,25 @@ fn dropping_an_open_client_sends_what_it_queued_then_going_away() {
         seen.recv_timeout(WATCHDOG).unwrap(),
         Seen {
             messages: vec!["queued just before the drop".into()],
+            close_code: Some(1001),
+        },
+    );
+}
+
+#[test]
+fn dropping_an_open_client_right_after_queueing_32_mib_still_delivers_it_then_going_away() {
+    // Far more than a socket takes at once: the rest is written after the drop, in the
+    // background, before the close frame.
+    const SIZE: usize = 32 << 20;
+    let (server, seen) = recording_server();
+    let mut client = connect(server, "/");
+    open(&mut client);
+    client.send(Message::from(vec![7u8; SIZE])).unwrap();
+    drop(client);
+    assert_eq!(
+        seen.recv_timeout(WATCHDOG).unwrap(),
+        Seen {
+            messages: vec![format!("{SIZE} binary bytes")],
             close_code: Some(1001),
         },
     );
@@ -124,9 +147,8 @@ fn one_client_reconnects_after_its_close_a_server_close_and_a_failure() {
     let events = poll_until(&mut client, |event| matches!(event, Event::Closed { .. }));
     assert_eq!(events.last(), Some(&Event::Closed { clean: true }));
     // A failure.
-    let refused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let refused_addr = refused.local_addr().unwrap();
-    drop(refused);
+    let refused = RefusingPort::new();
+    let refused_addr = refused.addr;
     client
         .connect(ConnectRequest::new(&format!("ws://{refused_addr}/")).unwrap())
         .unwrap();

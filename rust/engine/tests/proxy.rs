@@ -3,11 +3,11 @@
 
 mod support;
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 
 use rust_websocket_engine::{Client, Config, ConnectRequest, Message, ProxySetting, TlsConfig};
 use rustls::pki_types::CertificateDer;
-use support::net::{ConnectProxy, PROXY_ONLY_HOST};
+use support::net::{ConnectProxy, RefusingPort, PROXY_ONLY_HOST};
 use support::*;
 
 fn through(proxy_url: &str) -> Client {
@@ -123,11 +123,8 @@ fn wrong_or_missing_credentials_give_a_407_error_without_the_password() {
 #[test]
 fn a_proxy_that_cannot_reach_the_server_says_so() {
     let proxy = ConnectProxy::start(None);
-    let closed_port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let refusing = RefusingPort::new();
+    let closed_port = refusing.port();
     let mut client = through(&proxy.url(""));
     let url = format!("ws://{PROXY_ONLY_HOST}:{closed_port}/");
     client.connect(ConnectRequest::new(&url).unwrap()).unwrap();
@@ -143,10 +140,8 @@ fn a_proxy_that_cannot_reach_the_server_says_so() {
 
 #[test]
 fn an_unreachable_proxy_is_named_as_the_proxy() {
-    let closed = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let refusing = RefusingPort::new();
+    let closed = refusing.addr;
     let mut client = through(&format!("http://bob:hunter2@{closed}"));
     client
         .connect(ConnectRequest::new("ws://game.test/").unwrap())
@@ -176,7 +171,7 @@ fn a_bad_proxy_url_is_refused_at_once() {
     assert_eq!(
         error.to_string(),
         "invalid proxy URL in the proxy setting: \"https://\" proxies are not supported, only \
-         http:// (HTTP CONNECT) proxies"
+         http:// (HTTP CONNECT), socks5:// and socks5h:// proxies"
     );
 }
 

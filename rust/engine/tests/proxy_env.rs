@@ -76,12 +76,12 @@ fn the_environment_chooses_the_proxy_at_each_connect() {
     assert_eq!(proxy.seen().len(), 2);
 
     // A malformed proxy variable is refused at once, naming the variable, not its value.
-    env::set_var("http_proxy", "socks5://me:hunter2@proxy.lan");
+    env::set_var("http_proxy", "socks4://me:hunter2@proxy.lan");
     let error = Client::default()
         .connect(ConnectRequest::new(&url).unwrap())
         .unwrap_err()
         .to_string();
-    assert!(error.starts_with("invalid proxy URL in http_proxy: \"socks5://\""));
+    assert!(error.starts_with("invalid proxy URL in http_proxy: \"socks4://\""));
     assert!(!error.contains("hunter2"));
     clear_proxy_environment();
 }

@@ -2,7 +2,7 @@
 
 mod support;
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -11,6 +11,7 @@ use std::time::Duration;
 use rust_websocket_engine::{
     Client, Config, ConnectRequest, Error, Event, Message, ReadyState, ReconnectConfig,
 };
+use support::net::RefusingPort;
 use support::*;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::CloseFrame;
@@ -47,6 +48,8 @@ fn names(events: &[Event]) -> Vec<String> {
             Event::Reconnecting { attempt, .. } => format!("reconnecting {attempt}"),
             Event::Reconnected => "reconnected".into(),
             Event::ReconnectFailed { attempts } => format!("gave up after {attempts}"),
+            Event::PeerIdAssigned { id } => format!("peer id {id}"),
+            Event::MultiplayerHandshakeFailed => "multiplayer handshake failed".into(),
         })
         .collect()
 }
@@ -73,15 +76,6 @@ fn text(message: Message) -> String {
         Message::Text(text) => text.to_string(),
         Message::Binary(_) => panic!("expected a text message"),
     }
-}
-
-/// A port on 127.0.0.1 that nothing listens on (it was free a moment ago).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]
@@ -128,7 +122,8 @@ fn a_dropped_connection_opens_again_and_earlier_messages_stay_first() {
 
 #[test]
 fn a_server_that_comes_back_on_the_same_port_is_reached() {
-    let port = free_port();
+    let refusing = RefusingPort::new();
+    let port = refusing.port();
     let mut client = Client::new(reconnecting(0));
     client
         .connect(ConnectRequest::new(&format!("ws://127.0.0.1:{port}/")).unwrap())
@@ -148,7 +143,7 @@ fn a_server_that_comes_back_on_the_same_port_is_reached() {
             "reconnecting 3"
         ]
     );
-    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let listener = refusing.listen();
     let server = thread::spawn(move || {
         let (stream, _) = listener.accept().unwrap();
         let mut socket = tungstenite::accept(stream).unwrap();
@@ -248,7 +243,8 @@ fn a_listed_close_code_is_final() {
 
 #[test]
 fn a_refused_port_gives_up_after_max_attempts_and_says_why() {
-    let port = free_port();
+    let refusing = RefusingPort::new();
+    let port = refusing.port();
     let mut client = Client::new(reconnecting(3));
     client
         .connect(ConnectRequest::new(&format!("ws://127.0.0.1:{port}/")).unwrap())
@@ -284,7 +280,8 @@ fn a_refused_port_gives_up_after_max_attempts_and_says_why() {
 
 #[test]
 fn closing_while_waiting_stops_reconnecting() {
-    let port = free_port();
+    let refusing = RefusingPort::new();
+    let port = refusing.port();
     let mut config = reconnecting(0);
     // Long enough that the attempt cannot start during the test.
     config.reconnect.initial_delay = Duration::from_secs(600);
@@ -304,7 +301,8 @@ fn closing_while_waiting_stops_reconnecting() {
 
 #[test]
 fn closing_right_after_the_drop_event_ends_quietly() {
-    let port = free_port();
+    let refusing = RefusingPort::new();
+    let port = refusing.port();
     let mut client = Client::new(reconnecting(0));
     client
         .connect(ConnectRequest::new(&format!("ws://127.0.0.1:{port}/")).unwrap())

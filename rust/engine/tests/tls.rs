@@ -1,4 +1,9 @@
 //! `wss://` against a real rustls server on loopback, with certificates made by the test.
+//!
+//! The tests of certificates made by the `openssl` command line (and of mutual TLS against a
+//! Python peer) are ignored on Windows: under Wine, where `cargo xtask platforms` runs them, a
+//! test cannot start the Linux `openssl`. Their checks are rustls and x509-parser code that
+//! does not differ by platform, and the Linux and arm64 runs cover them.
 
 mod support;
 
@@ -7,11 +12,16 @@ use std::sync::Arc;
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use rust_websocket_engine::{
-    CertificateDer, Client, Config, ConnectRequest, Event, Message, TlsConfig,
+    CertificateDer, Client, ClientCertificate, Config, ConnectRequest, Event, Message, TlsConfig,
 };
 use rustls::pki_types::PrivateKeyDer;
 use rustls::ServerConfig;
+use support::certificates::*;
 use support::*;
+
+const SELF_SIGNED_LOCALHOST: &str = "TLS handshake with localhost failed: the certificate for \
+     localhost is not trusted (self-signed); to accept it, set trusted_tls_certificate to this \
+     certificate";
 
 /// A server certificate (and the chain to present) with its key.
 struct ServerIdentity {
@@ -64,23 +74,7 @@ fn tls_echo_server_with_versions(
     identity: ServerIdentity,
     versions: &[&'static rustls::SupportedProtocolVersion],
 ) -> SocketAddr {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ServerConfig::builder_with_provider(provider)
-        .with_protocol_versions(versions)
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(identity.chain, identity.key)
-        .unwrap();
-    serve_tls(config, |tls| {
-        let Ok(mut socket) = tungstenite::accept(tls) else {
-            return;
-        };
-        while let Ok(message) = socket.read() {
-            if (message.is_text() || message.is_binary()) && socket.send(message).is_err() {
-                return;
-            }
-        }
-    })
+    support::tls_echo_server(server_config(versions, identity.chain, identity.key))
 }
 
 fn connect_tls(url: &str, tls: TlsConfig) -> Client {
@@ -141,10 +135,7 @@ fn a_self_signed_certificate_is_rejected_by_default_and_the_error_says_so() {
         &format!("wss://localhost:{}/", server.port()),
         TlsConfig::default(),
     );
-    assert_eq!(
-        failure(&mut client),
-        "TLS handshake with localhost failed: the certificate for localhost is not trusted (self-signed)"
-    );
+    assert_eq!(failure(&mut client), SELF_SIGNED_LOCALHOST);
 }
 
 #[test]
@@ -158,7 +149,8 @@ fn a_certificate_for_another_name_is_rejected_naming_both() {
     );
     assert_eq!(
         failure(&mut client),
-        "TLS handshake with 127.0.0.1 failed: the certificate is valid for example.com, not 127.0.0.1"
+        "TLS handshake with 127.0.0.1 failed: the certificate is valid for example.com, not \
+         127.0.0.1; connect to one of those names, or set tls_server_name to one"
     );
 }
 
@@ -183,7 +175,8 @@ fn an_expired_certificate_is_rejected_with_its_date() {
     );
     assert_eq!(
         failure(&mut client),
-        "TLS handshake with localhost failed: the certificate for localhost expired on 2020-01-01"
+        "TLS handshake with localhost failed: the certificate for localhost expired on \
+         2020-01-01; renew it on the server (or check this computer's clock)"
     );
 }
 
@@ -220,7 +213,9 @@ fn a_private_ca_among_several_trusted_certificates_verifies_its_server() {
     );
     assert_eq!(
         failure(&mut untrusted),
-        "TLS handshake with localhost failed: the certificate for localhost is not trusted (unknown issuer)"
+        "TLS handshake with localhost failed: the certificate for localhost is not trusted \
+         (unknown issuer): neither it nor its issuer is in trusted_tls_certificate; add the CA \
+         that issued it, or the certificate itself"
     );
 }
 
@@ -270,4 +265,240 @@ fn a_tls_1_2_only_server_is_served_with_tls_1_2() {
     assert_eq!(client.tls_info().unwrap().version, "TLS 1.2");
     client.send(Message::from("over TLS 1.2")).unwrap();
     assert_eq!(receive(&mut client, 1), vec![Message::from("over TLS 1.2")]);
+}
+
+// ---- Certificates as users make them (openssl, Godot's Crypto) ---------------------------------
+
+fn identity_of(pem: &PemIdentity) -> ServerIdentity {
+    ServerIdentity {
+        chain: pem.certificates(),
+        key: pem.private_key(),
+    }
+}
+
+/// Pinned (trusted_tls_certificate = the server's own certificate), each of them opens although
+/// OpenSSL 3 made it CA:TRUE and two of them name localhost only in the common name.
+#[test]
+#[cfg_attr(windows, ignore = "needs the openssl command line")]
+fn user_made_self_signed_certificates_open_when_pinned() {
+    for (kind, pem) in user_made_certificates() {
+        let server = tls_echo_server(identity_of(&pem));
+        let mut client = connect_tls(
+            &format!("wss://localhost:{}/", server.port()),
+            trusting(pem.certificates()),
+        );
+        open(&mut client);
+        client.send(Message::from(kind)).unwrap();
+        assert_eq!(receive(&mut client, 1), vec![Message::from(kind)], "{kind}");
+    }
+}
+
+#[test]
+#[cfg_attr(windows, ignore = "needs the openssl command line")]
+fn user_made_self_signed_certificates_are_not_trusted_unpinned_or_pinned_to_another() {
+    let another = openssl_self_signed("/CN=localhost", &[]);
+    for (kind, pem) in user_made_certificates() {
+        let server = tls_echo_server(identity_of(&pem));
+        let url = format!("wss://localhost:{}/", server.port());
+        let mut unpinned = connect_tls(&url, TlsConfig::default());
+        assert_eq!(
+            failure(&mut unpinned),
+            SELF_SIGNED_LOCALHOST,
+            "{kind}, unpinned"
+        );
+        let mut pinned_to_another = connect_tls(&url, trusting(another.certificates()));
+        assert_eq!(
+            failure(&mut pinned_to_another),
+            SELF_SIGNED_LOCALHOST,
+            "{kind}, pinned to another certificate"
+        );
+    }
+}
+
+#[test]
+#[cfg_attr(windows, ignore = "needs the openssl command line")]
+fn a_pinned_certificate_is_still_checked_for_the_host() {
+    for (kind, pem) in user_made_certificates() {
+        let server = tls_echo_server(identity_of(&pem));
+        let mut client = connect_tls(
+            &format!("wss://127.0.0.1:{}/", server.port()),
+            trusting(pem.certificates()),
+        );
+        assert_eq!(
+            failure(&mut client),
+            "TLS handshake with 127.0.0.1 failed: the certificate is valid for localhost, not \
+             127.0.0.1; connect to one of those names, or set tls_server_name to one",
+            "{kind}"
+        );
+        let override_name = trusting(pem.certificates()).with_server_name(Some("localhost".into()));
+        let mut overridden = connect_tls(
+            &format!("wss://127.0.0.1:{}/", server.port()),
+            override_name,
+        );
+        open(&mut overridden);
+    }
+}
+
+/// A CA certificate issued by a trusted CA and presented as a server certificate is what
+/// webpki's "CA used as end entity" means; pinning it would accept it.
+#[test]
+fn a_ca_certificate_used_as_a_server_certificate_is_named_as_such() {
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "studio CA");
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let mut leaf_params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    leaf_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let leaf = leaf_params.signed_by(&key, &ca).unwrap();
+    let identity = ServerIdentity {
+        chain: vec![leaf.der().clone(), ca.der().clone()],
+        key: PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+    };
+    let server = tls_echo_server(identity);
+    let url = format!("wss://localhost:{}/", server.port());
+    let mut client = connect_tls(&url, trusting(vec![ca.der().clone()]));
+    assert_eq!(
+        failure(&mut client),
+        "TLS handshake with localhost failed: the certificate for localhost is a CA certificate \
+         used as a server certificate (CA:TRUE, as OpenSSL 3 and Godot's Crypto make by \
+         default); pin it with trusted_tls_certificate or make a server certificate"
+    );
+    let mut pinned = connect_tls(&url, trusting(vec![leaf.der().clone()]));
+    open(&mut pinned);
+}
+
+#[test]
+fn a_pinned_certificate_not_yet_valid_is_rejected_with_its_date() {
+    let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    params.not_before = rcgen::date_time_ymd(2999, 1, 1);
+    params.not_after = rcgen::date_time_ymd(3000, 1, 1);
+    let key = KeyPair::generate().unwrap();
+    let certificate = params.self_signed(&key).unwrap();
+    let server = tls_echo_server(ServerIdentity {
+        chain: vec![certificate.der().clone()],
+        key: PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+    });
+    let mut client = connect_tls(
+        &format!("wss://localhost:{}/", server.port()),
+        trusting(vec![certificate.der().clone()]),
+    );
+    assert_eq!(
+        failure(&mut client),
+        "TLS handshake with localhost failed: the certificate for localhost is not valid before \
+         2999-01-01; check this computer's clock"
+    );
+}
+
+/// The server presents a pinned certificate without holding its key: the handshake signature
+/// gives it away.
+#[test]
+#[cfg_attr(windows, ignore = "needs the openssl command line")]
+fn a_server_without_the_pinned_certificates_key_is_rejected() {
+    let pem = openssl_self_signed("/CN=localhost", &[]);
+    let impostor = openssl_self_signed("/CN=localhost", &[]);
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let signing_key = provider
+        .key_provider
+        .load_private_key(impostor.private_key())
+        .unwrap();
+    // CertifiedKey::new does not check that the key is the certificate's (from_der would).
+    let certified = rustls::sign::CertifiedKey::new(pem.certificates(), signing_key);
+    let config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(certified)));
+    let server = serve_tls(config, |tls| {
+        let _ = tungstenite::accept(tls);
+    });
+    let mut client = connect_tls(
+        &format!("wss://localhost:{}/", server.port()),
+        trusting(pem.certificates()),
+    );
+    let error = failure(&mut client);
+    assert!(
+        error.starts_with("TLS handshake with localhost failed: "),
+        "{error}"
+    );
+    assert!(!error.contains('('), "{error}");
+}
+
+// ---- Client certificates (mutual TLS), against Python's ssl with CERT_REQUIRED -----------------
+
+fn client_certificate(pem: &PemIdentity) -> ClientCertificate {
+    ClientCertificate::from_pem(&pem.chain, &pem.key).unwrap()
+}
+
+#[test]
+#[cfg_attr(windows, ignore = "needs the openssl command line")]
+fn a_server_requiring_a_client_certificate_accepts_the_one_it_trusts() {
+    let server = openssl_self_signed(
+        "/CN=localhost",
+        &["-addext", "subjectAltName=DNS:localhost"],
+    );
+    let client_identity = openssl_self_signed("/CN=player one", &[]);
+    let (port, _peer) = python_mutual_tls_server(&server, &client_identity.chain);
+    let tls = trusting(server.certificates())
+        .with_client_certificate(Some(client_certificate(&client_identity)));
+    let mut client = connect_tls(&format!("wss://localhost:{port}/echo"), tls);
+    open(&mut client);
+    client.send(Message::from("mutual")).unwrap();
+    assert_eq!(receive(&mut client, 1), vec![Message::from("mutual")]);
+}
+
+#[test]
+#[cfg_attr(windows, ignore = "needs the openssl command line")]
+fn a_server_requiring_a_client_certificate_says_so_when_none_is_set() {
+    let server = openssl_self_signed("/CN=localhost", &[]);
+    let client_identity = openssl_self_signed("/CN=player one", &[]);
+    let (port, _peer) = python_mutual_tls_server(&server, &client_identity.chain);
+    let mut client = connect_tls(
+        &format!("wss://localhost:{port}/echo"),
+        trusting(server.certificates()),
+    );
+    assert_eq!(
+        failure(&mut client),
+        "TLS handshake with localhost failed: the server requires a client certificate: set \
+         tls_client_certificate and tls_client_key"
+    );
+}
+
+#[test]
+#[cfg_attr(windows, ignore = "needs the openssl command line")]
+fn a_server_rejecting_the_client_certificate_says_so() {
+    let server = openssl_self_signed("/CN=localhost", &[]);
+    let trusted_client = openssl_self_signed("/CN=player one", &[]);
+    let stranger = openssl_self_signed("/CN=stranger", &[]);
+    let (port, _peer) = python_mutual_tls_server(&server, &trusted_client.chain);
+    let tls = trusting(server.certificates())
+        .with_client_certificate(Some(client_certificate(&stranger)));
+    let mut client = connect_tls(&format!("wss://localhost:{port}/echo"), tls);
+    let error = failure(&mut client);
+    assert!(
+        error.starts_with(
+            "TLS handshake with localhost failed: the server rejected the client certificate ("
+        ),
+        "{error}"
+    );
+    assert!(
+        error.ends_with(
+            "); check that the server trusts tls_client_certificate's issuer and that it is valid"
+        ),
+        "{error}"
+    );
+}
+
+#[test]
+#[cfg_attr(windows, ignore = "needs the openssl command line")]
+fn a_client_key_that_is_not_the_certificates_is_refused_before_connecting() {
+    let certificate = openssl_self_signed("/CN=player one", &[]);
+    let other = openssl_self_signed("/CN=player two", &[]);
+    assert_eq!(
+        ClientCertificate::from_pem(&certificate.chain, &other.key).unwrap_err(),
+        "tls_client_key is not the private key of tls_client_certificate: set the key the \
+         certificate was made with"
+    );
 }

@@ -61,3 +61,87 @@ fn every_item_of_the_editor_help_has_a_description() {
     assert!(count > 40, "only {count} documented items in the XML");
     assert!(undocumented.is_empty(), "no description: {undocumented:?}");
 }
+
+/// The `default` attribute of a `member` element: the Rust expression of its `#[init(val = …)]`,
+/// which both initializes the property and shows as its default in the editor help.
+fn member_default<'a>(xml: &'a str, name: &str) -> &'a str {
+    let start = format!("<member name=\"{name}\" ");
+    xml.split_once(start.as_str())
+        .and_then(|(_, rest)| rest.split_once("default=\""))
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map_or_else(|| panic!("no member {name}"), |(value, _)| value)
+}
+
+#[test]
+fn every_property_defaults_to_the_engines_default() {
+    use rust_websocket_engine::{Config, ProxySetting};
+
+    let xml = class_xml();
+    let default = |name| member_default(&xml, name);
+    let seconds = |name| default(name).parse::<f64>().unwrap();
+    let config = Config::default();
+    assert_eq!(default("verify_tls"), config.tls.verify.to_string());
+    assert_eq!(
+        default("use_system_trust_store"),
+        config.tls.system_trust_store.to_string()
+    );
+    assert_eq!(
+        default("max_message_size"),
+        config.max_message_size.to_string()
+    );
+    assert_eq!(
+        default("inbound_queue_limit"),
+        config.inbound_queue_limit.to_string()
+    );
+    assert_eq!(
+        seconds("handshake_timeout"),
+        config.handshake_timeout.as_secs_f64()
+    );
+    assert_eq!(seconds("close_timeout"), config.close_timeout.as_secs_f64());
+    assert_eq!(
+        default("compression_enabled"),
+        config.compression.to_string()
+    );
+    assert_eq!(
+        default("auto_reconnect"),
+        config.reconnect.enabled.to_string()
+    );
+    assert_eq!(
+        seconds("reconnect_delay_initial"),
+        config.reconnect.initial_delay.as_secs_f64()
+    );
+    assert_eq!(
+        seconds("reconnect_delay_max"),
+        config.reconnect.max_delay.as_secs_f64()
+    );
+    assert_eq!(
+        default("reconnect_max_attempts"),
+        config.reconnect.max_attempts.to_string()
+    );
+    let codes = default("reconnect_final_close_codes");
+    let listed = codes
+        .split_once('[')
+        .and_then(|(_, rest)| rest.split_once(']'))
+        .map_or("", |(list, _)| list);
+    let listed: Vec<u16> = listed
+        .split(", ")
+        .map(|code| code.parse().unwrap())
+        .collect();
+    assert_eq!(listed, config.reconnect.final_close_codes, "{codes}");
+    assert_eq!(
+        default("use_environment_proxy"),
+        (config.proxy == ProxySetting::FromEnvironment).to_string()
+    );
+    assert_eq!(
+        seconds("connect_timeout"),
+        config.connect_timeout.as_secs_f64()
+    );
+    assert_eq!(
+        seconds("heartbeat_interval"),
+        config.heartbeat_interval.as_secs_f64()
+    );
+    assert_eq!(
+        seconds("heartbeat_timeout"),
+        config.heartbeat_timeout.as_secs_f64()
+    );
+}

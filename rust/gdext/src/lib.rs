@@ -4,6 +4,7 @@
 //! has no Godot types.
 
 mod client;
+mod debugger;
 #[cfg(test)]
 mod docs_tests;
 mod panic_guard;

@@ -17,7 +17,12 @@ use std::time::{Duration, Instant};
 use rust_websocket_engine::{Client, ConnectRequest, Event, Message};
 use serde_json::Value;
 
-use crate::godot::{self, Godot};
+use crate::debian;
+use crate::godot::{run_godot, Godot};
+use crate::process::{
+    add, python_venv, remove_dir, root, run, say, show_cmd, start_peer, write, Counts,
+    PEER_REQUIREMENTS,
+};
 
 /// The pip that installs the fuzzingserver's packages: the last release for Python 2.7.
 const PIP_VERSION: &str = "20.3.4";
@@ -45,24 +50,76 @@ const TIMING_DEPENDENT: [&str; 4] = ["3.3", "3.4", "4.1.5", "4.2.5"];
 enum Agent {
     /// The engine crate, driven from this process.
     Engine,
-    /// `RustWebSocketClient` in headless Godot (`tests/autobahn/autobahn_client.gd`).
-    Godot,
+    /// `RustWebSocketClient` in headless Godot (`tests/autobahn/autobahn_client.gd`), echoing
+    /// through these API paths.
+    Godot(GodotPaths),
 }
 
+/// The API paths a Godot agent receives and echoes through (`autobahn_client.gd`'s `--receive`
+/// and `--send`), and the cases it runs.
+#[derive(Clone, Copy)]
+struct GodotPaths {
+    receive: &'static str,
+    send: &'static str,
+    /// Comma-separated prefixes of the case ids it runs; empty: every case.
+    cases: &'static str,
+    /// Comma-separated ids of cases it leaves out, with the reason in [`GODOT_AGENTS`].
+    skip: &'static str,
+}
+
+/// The fast cases: everything but 9.* (messages up to 16 MB) and 12.*/13.* (compression, 1000
+/// messages each).
+const FAST_CASES: &str = "1.,2.,3.,4.,5.,6.,7.,10.";
+
+/// Every receiving and every sending path meets the suite: the first agent runs every case
+/// through `get_packet` and `send`; the others pair the remaining paths, the fast cases each, and
+/// the large-message cases 9.* through `put_packet` (whose 9.8.1, 1000 empty messages, once
+/// stalled).
+const GODOT_AGENTS: [GodotPaths; 4] = [
+    GodotPaths {
+        receive: "get_packet",
+        send: "send",
+        cases: "",
+        skip: "",
+    },
+    GodotPaths {
+        receive: "message_received",
+        send: "put_packet",
+        cases: "1.,2.,3.,4.,5.,6.,7.,9.,10.",
+        skip: "",
+    },
+    GodotPaths {
+        receive: "data_received",
+        send: "peer_put_packet",
+        cases: FAST_CASES,
+        skip: "",
+    },
+    GodotPaths {
+        receive: "take_messages",
+        send: "send_messages",
+        cases: FAST_CASES,
+        // Its text is U+0000, which take_messages() hands over as bytes (a Godot String cannot
+        // hold it), so send_messages() echoes it as binary; message_received's agent runs it.
+        skip: "6.7.1",
+    },
+];
+
 impl Agent {
-    fn name(self) -> &'static str {
+    fn name(self) -> String {
         match self {
-            Agent::Engine => "rust_websocket_engine",
-            Agent::Godot => "RustWebSocketClient",
+            Agent::Engine => "rust_websocket_engine".into(),
+            Agent::Godot(paths) if paths.cases.is_empty() => "RustWebSocketClient".into(),
+            Agent::Godot(paths) => format!("RustWebSocketClient-{}-{}", paths.receive, paths.send),
         }
     }
 
     fn baseline(self) -> PathBuf {
         let file = match self {
-            Agent::Engine => "baseline-engine.json",
-            Agent::Godot => "baseline-godot.json",
+            Agent::Engine => "baseline-engine.json".into(),
+            Agent::Godot(paths) if paths.cases.is_empty() => "baseline-godot.json".into(),
+            Agent::Godot(paths) => format!("baseline-godot-{}-{}.json", paths.receive, paths.send),
         };
-        crate::root().join("tests/autobahn").join(file)
+        root().join("tests/autobahn").join(file)
     }
 }
 
@@ -92,62 +149,51 @@ impl Verdict {
 /// Verdicts by case id, e.g. "9.1.6".
 type Verdicts = BTreeMap<String, Verdict>;
 
-/// `cargo xtask autobahn [--update-baseline]`: builds the addon, makes the test project and runs
-/// both agents.
-pub fn command(update_baseline: bool) -> Result<(), String> {
-    let addon = crate::build_addon(false)?;
-    let godot = crate::locate_godot()?;
-    let project = crate::test_project(&godot, &addon)?;
-    let (passed, failed) = run(&godot, &project, update_baseline)?;
-    println!("{passed} passed, {failed} failed");
-    if failed > 0 {
-        return Err(format!("{failed} Autobahn cases failed"));
-    }
-    Ok(())
-}
-
-/// Runs every case through both agents against one fuzzingserver and compares the verdicts with
-/// the baselines (or rewrites them). Returns (passed, failed), one count per case and agent: a
-/// case passes when its verdict is accepted and matches the baseline; an agent whose run broke
-/// off counts one failure.
-pub fn run(godot: &Godot, project: &Path, update_baseline: bool) -> Result<(usize, usize), String> {
+/// Runs every case through the agents whose name contains `only` (all without it) against one
+/// fuzzingserver and compares the verdicts with the baselines (or rewrites them). Returns
+/// (passed, failed), one count per case and agent: a case passes when its verdict is accepted and
+/// matches the baseline; an agent whose run broke off counts one failure.
+pub fn run_agents(
+    godot: &Godot,
+    project: &Path,
+    update_baseline: bool,
+    only: Option<&str>,
+) -> Result<Counts, String> {
     let started = Instant::now();
     let python = python2()?;
     let packages = install_packages(&python)?;
-    let reports = crate::root().join("target/autobahn/reports");
-    if reports.exists() {
-        fs::remove_dir_all(&reports)
-            .map_err(|e| format!("cannot remove {}: {e}", reports.display()))?;
-    }
+    let reports = root().join("target/autobahn/reports");
+    remove_dir(&reports)?;
     let mut server = python.command();
     server
-        .arg(crate::root().join("tests/autobahn/fuzzingserver.py"))
+        .arg(root().join("tests/autobahn/fuzzingserver.py"))
         .arg("--packages")
         .arg(&packages)
         .arg("--spec")
-        .arg(crate::root().join("tests/autobahn/fuzzingserver.json"))
+        .arg(root().join("tests/autobahn/fuzzingserver.json"))
         .arg("--outdir")
         .arg(&reports);
-    let (_server, port, _) = crate::start_peer("Autobahn fuzzingserver", server)?;
+    let (_server, port, _) = start_peer("Autobahn fuzzingserver", server)?;
 
     let mut counts = (0, 0);
-    for agent in [Agent::Engine, Agent::Godot] {
+    let agents = std::iter::once(Agent::Engine).chain(GODOT_AGENTS.map(Agent::Godot));
+    for agent in agents.filter(|agent| only.is_none_or(|text| agent.name().contains(text))) {
         let agent_started = Instant::now();
-        crate::say(format!("Autobahn: running every case as {}", agent.name()));
+        say(format!("Autobahn: running every case as {}", agent.name()));
         // An agent whose run broke off is one failure; the other agent still runs.
         let (passed, failed) = run_agent(agent, godot, project, port, &reports, update_baseline)
             .unwrap_or_else(|error| {
                 println!("FAIL autobahn {}: {error}", agent.name());
                 (0, 1)
             });
-        crate::say(format!(
+        say(format!(
             "Autobahn {} took {:.1} s: {passed} passed, {failed} failed",
             agent.name(),
             agent_started.elapsed().as_secs_f64()
         ));
-        counts = (counts.0 + passed, counts.1 + failed);
+        counts = add(counts, (passed, failed));
     }
-    crate::say(format!(
+    say(format!(
         "Autobahn took {:.1} s in all (reports: {})",
         started.elapsed().as_secs_f64(),
         reports.join("index.html").display()
@@ -167,10 +213,10 @@ fn run_agent(
     port: u16,
     reports: &Path,
     update_baseline: bool,
-) -> Result<(usize, usize), String> {
+) -> Result<Counts, String> {
     let stuck = match agent {
         Agent::Engine => run_engine_agent(port)?,
-        Agent::Godot => run_godot_agent(godot, project, port)?,
+        Agent::Godot(paths) => run_godot_agent(godot, project, port, agent, paths)?,
     };
     let results = read_results(reports, agent)?;
     let (passed, failed) = judge(agent, &results, update_baseline)?;
@@ -244,28 +290,40 @@ fn engine_session(url: &str, echo: bool) -> Result<Vec<Message>, String> {
                 return Err(format!("{url} failed: {}", error.unwrap_or_default()));
             }
             Event::Closed { .. } => return Ok(kept),
-            // Auto-reconnect is off here, so the reconnect events never come.
+            // Auto-reconnect and the multiplayer mode are off here, so their events never come.
             Event::Opened { .. }
             | Event::CloseRequested { .. }
             | Event::Reconnecting { .. }
             | Event::Reconnected
-            | Event::ReconnectFailed { .. } => {}
+            | Event::ReconnectFailed { .. }
+            | Event::PeerIdAssigned { .. }
+            | Event::MultiplayerHandshakeFailed => {}
         }
     }
 }
 
 /// Runs every case through `RustWebSocketClient` in headless Godot. Returns how many cases did
 /// not open or did not end in time (its `CASE <n> ...` lines).
-fn run_godot_agent(godot: &Godot, project: &Path, port: u16) -> Result<usize, String> {
+fn run_godot_agent(
+    godot: &Godot,
+    project: &Path,
+    port: u16,
+    agent: Agent,
+    paths: GodotPaths,
+) -> Result<usize, String> {
     let args = [
         "--script".to_owned(),
         "res://tests/autobahn/autobahn_client.gd".to_owned(),
         "--".to_owned(),
         format!("--port={port}"),
-        format!("--agent={}", Agent::Godot.name()),
+        format!("--agent={}", agent.name()),
+        format!("--receive={}", paths.receive),
+        format!("--send={}", paths.send),
+        format!("--cases={}", paths.cases),
+        format!("--skip={}", paths.skip),
     ];
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let log = crate::run_godot(godot, project, &args, GODOT_AGENT_TIMEOUT)?;
+    let log = run_godot(godot, project, &args, GODOT_AGENT_TIMEOUT)?;
     Ok(log.lines().filter(|line| line.starts_with("CASE ")).count())
 }
 
@@ -296,16 +354,12 @@ fn verdicts(cases: &Value) -> Option<Verdicts> {
 
 /// Compares the agent's verdicts with its baseline (rewriting the baseline first when asked),
 /// prints each difference and each unaccepted verdict, and returns (passed, failed) by case.
-fn judge(
-    agent: Agent,
-    results: &Verdicts,
-    update_baseline: bool,
-) -> Result<(usize, usize), String> {
+fn judge(agent: Agent, results: &Verdicts, update_baseline: bool) -> Result<Counts, String> {
     let path = agent.baseline();
     if update_baseline {
         fs::write(&path, baseline_text(results))
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        crate::say(format!("wrote {}", path.display()));
+        say(format!("wrote {}", path.display()));
     }
     let baseline: Verdicts = match fs::read_to_string(&path) {
         Ok(text) => serde_json::from_str(&text)
@@ -314,7 +368,7 @@ fn judge(
             .and_then(verdicts)
             .ok_or_else(|| format!("{} is not a baseline", path.display()))?,
         Err(e) => {
-            crate::say(format!(
+            say(format!(
                 "no baseline {} ({e}); `cargo xtask autobahn --update-baseline` writes it",
                 path.display()
             ));
@@ -358,7 +412,7 @@ fn judge(
         }
     }
     let tally: Vec<String> = tally.iter().map(|(b, n)| format!("{b} {n}")).collect();
-    crate::say(format!(
+    say(format!(
         "Autobahn {}: {} of {} cases ({})",
         agent.name(),
         tally.join(", "),
@@ -414,14 +468,14 @@ impl Python2 {
 }
 
 /// pyenv's Python 2.7.18 (under `$PYENV_ROOT`, default `~/.pyenv`) when it is installed, else
-/// Debian bullseye's `python2.7` fetched into `target/python2` (see [`godot::fetch_debian`]).
+/// Debian bullseye's `python2.7` fetched into `target/python2` (see [`debian::fetch_binary`]).
 fn python2() -> Result<Python2, String> {
     let pyenv_root = std::env::var_os("PYENV_ROOT")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".pyenv")));
     if let Some(python) = pyenv_root.map(|root| root.join(PYENV_PYTHON2)) {
         if python.is_file() {
-            crate::say(format!(
+            say(format!(
                 "Autobahn: using pyenv's Python 2.7 ({})",
                 python.display()
             ));
@@ -431,9 +485,9 @@ fn python2() -> Result<Python2, String> {
             });
         }
     }
-    crate::say("Autobahn: no pyenv Python 2.7.18; using Debian bullseye's python2.7");
-    let cache = crate::root().join("target/python2");
-    let (loader, library_path) = godot::fetch_debian(
+    say("Autobahn: no pyenv Python 2.7.18; using Debian bullseye's python2.7");
+    let cache = root().join("target/python2");
+    let (loader, library_path) = debian::fetch_binary(
         &cache,
         "bullseye",
         &["python2.7", "libpython2.7-dev", "patchelf"],
@@ -442,18 +496,16 @@ fn python2() -> Result<Python2, String> {
     // pip runs build steps as `sys.executable`, so the interpreter must start by itself: its
     // ELF interpreter and library path become the unpacked tree's (again each time; harmless).
     let python = cache.join("root/usr/bin/python2.7");
-    crate::run(
-        Command::new(&loader)
-            .arg("--library-path")
-            .arg(&library_path)
-            .arg(cache.join("root/usr/bin/patchelf"))
-            .arg("--set-interpreter")
-            .arg(&loader)
-            .arg("--force-rpath")
-            .arg("--set-rpath")
-            .arg(&library_path)
-            .arg(&python),
-    )?;
+    run(Command::new(&loader)
+        .arg("--library-path")
+        .arg(&library_path)
+        .arg(cache.join("root/usr/bin/patchelf"))
+        .arg("--set-interpreter")
+        .arg(&loader)
+        .arg("--force-rpath")
+        .arg("--set-rpath")
+        .arg(&library_path)
+        .arg(&python))?;
     // Debian's distutils names /usr/include/python2.7 for Python.h, and its pyconfig.h includes
     // <x86_64-linux-gnu/python2.7/pyconfig.h>: both are in the unpacked tree instead. That
     // tree's C library headers come last, after the compiler's own. Setting CFLAGS drops
@@ -472,30 +524,25 @@ fn python2() -> Result<Python2, String> {
 /// Installs `tests/autobahn/requirements.txt` with pip 20.3.4 into
 /// `target/autobahn/python-packages`, unless it holds them for this interpreter. Returns it.
 fn install_packages(python: &Python2) -> Result<PathBuf, String> {
-    let requirements = crate::root().join("tests/autobahn/requirements.txt");
+    let requirements = root().join("tests/autobahn/requirements.txt");
     let pins = fs::read_to_string(&requirements)
         .map_err(|e| format!("cannot read {}: {e}", requirements.display()))?;
     // Installed again when the pins or the interpreter change.
-    let key = format!("{}\n{pins}", godot::show_cmd(&python.command()));
-    let folder = crate::root().join("target/autobahn/python-packages");
+    let key = format!("{}\n{pins}", show_cmd(&python.command()));
+    let folder = root().join("target/autobahn/python-packages");
     let stamp = folder.join("installed.txt");
     if fs::read_to_string(&stamp).ok().as_deref() == Some(key.as_str()) {
         return Ok(folder);
     }
-    if folder.exists() {
-        fs::remove_dir_all(&folder)
-            .map_err(|e| format!("cannot remove {}: {e}", folder.display()))?;
-    }
+    remove_dir(&folder)?;
     // pip 20.3.4 runs straight from its wheel, so the interpreter needs no pip of its own.
-    let wheels = crate::root().join("target/autobahn/pip");
+    let wheels = root().join("target/autobahn/pip");
     let pip_wheel = wheels.join(format!("pip-{PIP_VERSION}-py2.py3-none-any.whl"));
     if !pip_wheel.is_file() {
-        crate::run(
-            Command::new(crate::python_venv()?)
-                .args(["-m", "pip", "download", "--quiet", "--no-deps", "-d"])
-                .arg(&wheels)
-                .arg(format!("pip=={PIP_VERSION}")),
-        )?;
+        run(Command::new(python_venv(PEER_REQUIREMENTS)?)
+            .args(["-m", "pip", "download", "--quiet", "--no-deps", "-d"])
+            .arg(&wheels)
+            .arg(format!("pip=={PIP_VERSION}")))?;
     }
     let pip = || {
         let mut command = python.command();
@@ -507,27 +554,23 @@ fn install_packages(python: &Python2) -> Result<PathBuf, String> {
         command
     };
     // pip builds the source-only packages with `setup.py`, which needs setuptools.
-    let setuptools = crate::root().join("target/autobahn/setuptools");
-    crate::run(
-        pip()
-            .arg("--upgrade")
-            .arg("--target")
-            .arg(&setuptools)
-            .arg(SETUPTOOLS),
-    )?;
-    crate::say(format!(
+    let setuptools = root().join("target/autobahn/setuptools");
+    run(pip()
+        .arg("--upgrade")
+        .arg("--target")
+        .arg(&setuptools)
+        .arg(SETUPTOOLS))?;
+    say(format!(
         "Autobahn: installing the fuzzingserver's packages into {}",
         folder.display()
     ));
-    crate::run(
-        pip()
-            .env("PYTHONPATH", &setuptools)
-            .envs(python.build_env.iter().map(|(k, v)| (k, v)))
-            .args(["--no-warn-script-location", "--target"])
-            .arg(&folder)
-            .arg("-r")
-            .arg(&requirements),
-    )?;
-    fs::write(&stamp, key).map_err(|e| format!("cannot write {}: {e}", stamp.display()))?;
+    run(pip()
+        .env("PYTHONPATH", &setuptools)
+        .envs(python.build_env.iter().map(|(k, v)| (k, v)))
+        .args(["--no-warn-script-location", "--target"])
+        .arg(&folder)
+        .arg("-r")
+        .arg(&requirements))?;
+    write(&stamp, key)?;
     Ok(folder)
 }

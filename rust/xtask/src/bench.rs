@@ -9,6 +9,9 @@
 //! tiny counts on the debug build and writes to `target/bench-smoke/`, so the test command keeps
 //! the harness working. `--only=TEXT` (scenario titles containing it), `--contender=KEY` and
 //! `--runs=N` narrow a run while working on one figure; its results go to `target/bench-partial/`.
+//! `--debugger` runs the Godot contenders as if the editor's debugger were attached
+//! (`--remote-debug` to a sink that reads and discards), to measure what the debugger reports of
+//! `rust/gdext/src/debugger.rs` cost; its results go to `target/bench-partial/` too.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -17,7 +20,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::certs;
 use crate::godot::{self, Godot};
+use crate::process::{
+    copy_dir, create_dir, output_with_timeout, root, say, start_peer, write, Counts, Peer,
+};
+use crate::project::{build_addon, cargo_build, import, library_file_name, new_project, ADDON_DIR};
 
 /// Longest one run of one scenario may take.
 const RUN_TIMEOUT: Duration = Duration::from_secs(180);
@@ -36,37 +44,40 @@ struct Contender {
     kinds: &'static [&'static str],
 }
 
+/// A contender in one line: key, label, driven from Godot, the only kinds it runs (empty: all).
+const fn contender(
+    key: &'static str,
+    label: &'static str,
+    in_godot: bool,
+    kinds: &'static [&'static str],
+) -> Contender {
+    Contender {
+        key,
+        label,
+        in_godot,
+        kinds,
+    }
+}
+
 const CONTENDERS: [Contender; 5] = [
-    Contender {
-        key: "rust",
-        label: "RustWebSocketClient (GDScript)",
-        in_godot: true,
-        kinds: &[],
-    },
-    Contender {
-        key: "rust_batch",
-        label: "RustWebSocketClient, batch calls (GDScript)",
-        in_godot: true,
-        kinds: &["small", "large"],
-    },
-    Contender {
-        key: "godot",
-        label: "Godot WebSocketPeer (GDScript)",
-        in_godot: true,
-        kinds: &[],
-    },
-    Contender {
-        key: "engine",
-        label: "engine crate (Rust)",
-        in_godot: false,
-        kinds: &[],
-    },
-    Contender {
-        key: "tungstenite",
-        label: "plain tungstenite (Rust)",
-        in_godot: false,
-        kinds: &[],
-    },
+    contender("rust", "RustWebSocketClient (GDScript)", true, &[]),
+    contender(
+        "rust_batch",
+        "RustWebSocketClient, batch calls (GDScript)",
+        true,
+        &["small", "large"],
+    ),
+    contender("godot", "Godot WebSocketPeer (GDScript)", true, &[]),
+    contender("engine", "engine crate (Rust)", false, &[]),
+    // Not the 10,000 connections: a blocking handshake each, and 128 KiB of read buffer each.
+    contender(
+        "tungstenite",
+        "plain tungstenite (Rust)",
+        false,
+        &[
+            "small", "large", "latency", "connect", "idle", "scale", "slow",
+        ],
+    ),
 ];
 const OURS: usize = 0;
 const OURS_BATCH: usize = 1;
@@ -111,6 +122,21 @@ impl Target {
     }
 }
 
+/// A metric in one line: key, label, whether higher is better, its targets.
+const fn metric(
+    key: &'static str,
+    label: &'static str,
+    higher_is_better: bool,
+    targets: &'static [Target],
+) -> Metric {
+    Metric {
+        key,
+        label,
+        higher_is_better,
+        targets,
+    }
+}
+
 /// One figure a scenario reports.
 struct Metric {
     key: &'static str,
@@ -133,84 +159,79 @@ struct Scenario {
     note: &'static str,
 }
 
-const THROUGHPUT_MSGS: &[Metric] = &[Metric {
-    key: "msgs_per_s",
-    label: "messages/s",
-    higher_is_better: true,
-    targets: &[Target::TimesGodot(3.0)],
-}];
-const THROUGHPUT_MB: &[Metric] = &[Metric {
-    key: "mb_per_s",
-    label: "MB/s",
-    higher_is_better: true,
-    targets: &[Target::TimesGodot(5.0), Target::ShareOfTungstenite(0.7)],
-}];
+const THROUGHPUT_MSGS: &[Metric] = &[metric(
+    "msgs_per_s",
+    "messages/s",
+    true,
+    &[Target::TimesGodot(3.0)],
+)];
+const THROUGHPUT_MB: &[Metric] = &[metric(
+    "mb_per_s",
+    "MB/s",
+    true,
+    &[Target::TimesGodot(5.0), Target::ShareOfTungstenite(0.7)],
+)];
 const LATENCY: &[Metric] = &[
-    Metric {
-        key: "p50_us",
-        label: "p50 µs",
-        higher_is_better: false,
-        targets: &[Target::NoWorseThanGodot],
-    },
-    Metric {
-        key: "p99_us",
-        label: "p99 µs",
-        higher_is_better: false,
-        targets: &[Target::NoWorseThanGodot],
-    },
+    metric("p50_us", "p50 µs", false, &[Target::NoWorseThanGodot]),
+    metric("p99_us", "p99 µs", false, &[Target::NoWorseThanGodot]),
 ];
-const CONNECT: &[Metric] = &[Metric {
-    key: "ms_each",
-    label: "ms per connect",
-    higher_is_better: false,
-    targets: &[Target::NoWorseThanGodot],
-}];
-const IDLE: &[Metric] = &[Metric {
-    key: "us_per_frame",
-    label: "µs per frame",
-    higher_is_better: false,
-    targets: &[Target::NoWorseThanGodot, Target::Below(1000.0)],
-}];
+const CONNECT: &[Metric] = &[metric(
+    "ms_each",
+    "ms per connect",
+    false,
+    &[Target::NoWorseThanGodot],
+)];
+const IDLE: &[Metric] = &[metric(
+    "us_per_frame",
+    "µs per frame",
+    false,
+    &[Target::NoWorseThanGodot, Target::Below(1000.0)],
+)];
 const SCALE: &[Metric] = &[
-    Metric {
-        key: "kib_per_conn",
-        label: "KiB per connection",
-        higher_is_better: false,
-        targets: &[Target::NoWorseThanGodot],
-    },
-    Metric {
-        key: "threads",
-        label: "threads in the process",
-        higher_is_better: false,
-        targets: &[],
-    },
-    Metric {
-        key: "extra_threads",
-        label: "threads added",
-        higher_is_better: false,
-        targets: &[Target::Below(4.0)],
-    },
-    Metric {
-        key: "lost",
-        label: "messages lost",
-        higher_is_better: false,
-        targets: &[Target::Zero],
-    },
+    metric(
+        "kib_per_conn",
+        "KiB per connection",
+        false,
+        &[Target::NoWorseThanGodot],
+    ),
+    metric("threads", "threads in the process", false, &[]),
+    metric(
+        "extra_threads",
+        "threads added",
+        false,
+        &[Target::Below(4.0)],
+    ),
+    metric("lost", "messages lost", false, &[Target::Zero]),
 ];
 const SLOW: &[Metric] = &[
-    Metric {
-        key: "peak_rss_mib",
-        label: "peak RSS growth MiB",
-        higher_is_better: false,
-        targets: &[],
-    },
-    Metric {
-        key: "lost",
-        label: "messages lost",
-        higher_is_better: false,
-        targets: &[Target::Zero],
-    },
+    metric("peak_rss_mib", "peak RSS growth MiB", false, &[]),
+    metric("lost", "messages lost", false, &[Target::Zero]),
 ];
+
+const CROWD: &[Metric] = &[
+    metric(
+        "rss_mib",
+        "resident MiB, whole process",
+        false,
+        &[Target::Below(300.0)],
+    ),
+    metric(
+        "us_per_frame",
+        "µs per frame to poll all",
+        false,
+        &[Target::Below(3000.0)],
+    ),
+    metric("threads", "threads in the process", false, &[]),
+    metric(
+        "threads_beyond_ten",
+        "threads beyond those with 10 connections",
+        false,
+        &[Target::Zero],
+    ),
+    metric("lost", "messages lost", false, &[Target::Zero]),
+];
+/// Connections of scenario 8 (the process and the echo server each need this many open files).
+const CROWD_CONNECTIONS: usize = 10_000;
 
 fn scenarios(smoke: bool) -> Vec<Scenario> {
     let pick = |full: usize, tiny: usize| if smoke { tiny } else { full };
@@ -315,12 +336,32 @@ fn scenarios(smoke: bool) -> Vec<Scenario> {
             note: "Ours with `inbound_queue_limit` = 1 MiB; WebSocketPeer with its default \
                    buffers, as a game would leave them.",
         },
+        Scenario {
+            title: "8. 10,000 connections in one process, each echoing a message every 6 frames",
+            kind: "crowd",
+            path: echo(),
+            tls: false,
+            options: vec![
+                ("connections", pick(CROWD_CONNECTIONS, 20)),
+                ("seconds", pick(10, 1)),
+                ("every", 6),
+            ],
+            godot_buffer: 0,
+            metrics: CROWD,
+            note: "60 frames per second for 10 s; memory is the whole process's resident size at \
+                   the end; the time is the median frame's loop over every connection (poll, \
+                   read, send). Each process and the echo server hold 10,000 sockets: the \
+                   benchmark raises its open-file limit (and so the Godot processes') and the \
+                   server's to the hard limit, which must be above 10,000 (`ulimit -Hn`; often \
+                   1,048,576, but 4,096 on some systems, where it must be raised in \
+                   /etc/security/limits.conf).",
+        },
     ]
 }
 
 /// The bench server's ports.
 struct Server {
-    _process: crate::Peer,
+    _process: Peer,
     ws_port: u16,
     wss_port: u16,
 }
@@ -338,25 +379,21 @@ pub struct BenchOptions {
     pub contender: Option<String>,
     /// Runs of each scenario instead of the default.
     pub runs: Option<usize>,
+    /// Run the Godot contenders with a debugger attached (see the module's doc).
+    pub debugger: bool,
 }
 
 /// Runs the benchmark. Returns (passed, failed): a run that produced its figures passes.
-pub fn bench(options: &BenchOptions) -> Result<(usize, usize), String> {
+pub fn bench(options: &BenchOptions) -> Result<Counts, String> {
     let smoke = options.smoke;
     let started = Instant::now();
+    raise_open_file_limit();
     let release = !smoke;
-    let addon = crate::build_addon(release)?;
-    let mut build = crate::cargo();
-    build.args(["build", "--package", "rust_websocket_bench"]);
-    if release {
-        build.arg("--release");
-    }
-    crate::run(&mut build)?;
-    let binaries = crate::root()
-        .join("target")
-        .join(if release { "release" } else { "debug" });
-    let godot = crate::locate_godot()?;
+    let addon = build_addon(release)?;
+    let binaries = cargo_build("rust_websocket_bench", release)?;
+    let godot = godot::locate()?;
     let project = bench_project(&godot, &addon, release)?;
+    let debugger = options.debugger.then(DebuggerSink::start).transpose()?;
     let certificate = project.join("certs/localhost.crt");
     let server = start_server(&binaries, &project)?;
     let scenarios: Vec<Scenario> = scenarios(smoke)
@@ -383,19 +420,23 @@ pub fn bench(options: &BenchOptions) -> Result<(usize, usize), String> {
                 {
                     continue;
                 }
-                crate::say(format!(
+                say(format!(
                     "bench run {run}/{runs}: {} · {}",
                     scenario.title, contender.label
                 ));
                 let outcome = if contender.in_godot {
-                    run_in_godot(&godot, &project, contender, scenario, &server)
+                    let mut command = godot.headless(&project);
+                    if let Some(sink) = &debugger {
+                        command.arg(format!("--remote-debug=tcp://127.0.0.1:{}", sink.port));
+                    }
+                    run_in_godot(command, contender, scenario, &server)
                 } else {
                     run_in_rust(&binaries, &certificate, contender, scenario, &server)
                 };
                 match outcome {
                     Ok(figures) => results.entry((s, c)).or_default().push(figures),
                     Err(error) => {
-                        crate::say(format!("bench run failed: {error}"));
+                        say(format!("bench run failed: {error}"));
                         failed += 1;
                     }
                 }
@@ -403,40 +444,60 @@ pub fn bench(options: &BenchOptions) -> Result<(usize, usize), String> {
         }
     }
     let out_dir = if smoke {
-        crate::root().join("target/bench-smoke")
-    } else if options.only.is_some() || options.contender.is_some() || options.runs.is_some() {
-        crate::root().join("target/bench-partial")
+        root().join("target/bench-smoke")
+    } else if options.only.is_some()
+        || options.contender.is_some()
+        || options.runs.is_some()
+        || options.debugger
+    {
+        root().join("target/bench-partial")
     } else {
-        crate::root().join("bench")
+        root().join("bench")
     };
-    fs::create_dir_all(&out_dir).map_err(|e| e.to_string())?;
+    create_dir(&out_dir)?;
     let table = markdown(&scenarios, &results, runs, &godot, started.elapsed());
     let chart = svg_chart(&scenarios, &results);
     for (name, contents) in [("results.md", &table), ("results.svg", &chart)] {
         let path = out_dir.join(name);
-        fs::write(&path, contents).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        crate::say(format!("wrote {}", path.display()));
+        write(&path, contents)?;
+        say(format!("wrote {}", path.display()));
     }
     println!("{table}");
     let passed = results.values().map(Vec::len).sum();
     Ok((passed, failed))
 }
 
+/// Raises the soft limit of open files to the hard limit, for the Godot processes of scenario 8,
+/// which inherit it (the usual soft limit, 1,024, is far below its 10,000 connections).
+fn raise_open_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: both calls only read or write the struct passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
+
 /// A fresh project with the addon and the GDScript contenders. For a release benchmark the
 /// release library takes the place of the debug one, which is what the editor binary loads.
 fn bench_project(godot: &Godot, addon: &Path, release: bool) -> Result<PathBuf, String> {
-    let project = crate::new_project("bench-project", "rust_websocket benchmarks", addon)?;
+    let project = new_project("bench-project", "rust_websocket benchmarks", addon)?;
     if release {
-        let bin = project.join(crate::ADDON_DIR).join("bin");
+        let bin = project.join(ADDON_DIR).join("bin");
         fs::rename(
-            bin.join(crate::library_file_name(true)?),
-            bin.join(crate::library_file_name(false)?),
+            bin.join(library_file_name(true)?),
+            bin.join(library_file_name(false)?),
         )
         .map_err(|e| format!("cannot put the release library in place: {e}"))?;
     }
-    crate::copy_dir(&crate::root().join("bench/godot"), &project.join("bench"))?;
-    crate::certs::write_test_certificates(&project.join("certs"))?;
-    crate::import(godot, &project)?;
+    copy_dir(&root().join("bench/godot"), &project.join("bench"))?;
+    certs::write_test_certificates(&project.join("certs"))?;
+    import(godot, &project)?;
     Ok(project)
 }
 
@@ -451,7 +512,7 @@ fn start_server(binaries: &Path, project: &Path) -> Result<Server, String> {
             "--key={}",
             project.join("certs/localhost.key").display()
         ));
-    let (process, ws_port, lines) = crate::start_peer("bench echo server", command)?;
+    let (process, ws_port, lines) = start_peer("bench echo server", command)?;
     let wss_port = lines
         .iter()
         .find_map(|line| line.strip_prefix("WSS ")?.trim().parse().ok())
@@ -484,14 +545,13 @@ fn driver_options(contender: &Contender, scenario: &Scenario, server: &Server) -
     options
 }
 
+/// Runs `command` (a headless Godot in the bench project) on the GDScript driver.
 fn run_in_godot(
-    godot: &Godot,
-    project: &Path,
+    mut command: Command,
     contender: &Contender,
     scenario: &Scenario,
     server: &Server,
 ) -> Result<Figures, String> {
-    let mut command = crate::headless_godot(godot, project);
     command
         .args(["--script", "res://bench/bench.gd", "--"])
         .args(driver_options(contender, scenario, server))
@@ -517,9 +577,30 @@ fn run_in_rust(
     figures_of(command)
 }
 
+/// Where `--debugger` runs connect their debugger: reads everything and discards it, on a thread
+/// per connection, as long as xtask runs.
+struct DebuggerSink {
+    port: u16,
+}
+
+impl DebuggerSink {
+    fn start() -> Result<DebuggerSink, String> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")
+            .map_err(|e| format!("cannot listen for the debugger sink: {e}"))?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().map_while(Result::ok) {
+                std::thread::spawn(move || std::io::copy(&mut stream, &mut std::io::sink()));
+            }
+        });
+        say(format!("debugger sink listening on 127.0.0.1:{port}"));
+        Ok(DebuggerSink { port })
+    }
+}
+
 /// Runs a driver and reads its `RESULT name=value ...` line.
 fn figures_of(command: Command) -> Result<Figures, String> {
-    let output = godot::output_with_timeout(command, RUN_TIMEOUT)?;
+    let output = output_with_timeout(command, RUN_TIMEOUT)?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let line = stdout
         .lines()
@@ -531,7 +612,7 @@ fn figures_of(command: Command) -> Result<Figures, String> {
                 String::from_utf8_lossy(&output.stderr)
             )
         })?;
-    crate::say(format!("  {line}"));
+    say(format!("  {line}"));
     Ok(line
         .split_whitespace()
         .filter_map(|pair| pair.split_once('='))
@@ -606,7 +687,7 @@ fn machine_description(godot: &Godot) -> String {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let mut version = godot.command();
     version.arg("--version");
-    let godot_version = godot::output_with_timeout(version, Duration::from_secs(60))
+    let godot_version = output_with_timeout(version, Duration::from_secs(60))
         .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned())
         .unwrap_or_else(|_| "unknown".into());
     format!("{cores} cores ({cpu}), Linux, Godot {godot_version}")
@@ -727,6 +808,9 @@ fn markdown(
     }
     out
 }
+
+// The table and chart are written by hand: a plotting crate (plotters) would bring font
+// rendering and many dependencies for one bar chart of text and rectangles.
 
 /// Colours of the contenders' bars, in [`CONTENDERS`] order.
 const COLOURS: [&str; 5] = ["#d9534f", "#f29b94", "#478cbf", "#f0ad4e", "#7a7a7a"];

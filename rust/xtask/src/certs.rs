@@ -1,8 +1,13 @@
-//! Certificates for the TLS tests and the demo, made fresh with rcgen (never committed).
+//! Certificates for the TLS tests and the demo, made fresh (never committed): with rcgen, and as
+//! users make them, with the `openssl` command line (and Godot's `Crypto`, see
+//! tests/godot/make_godot_certificate.gd).
 
 use std::fs;
 use std::path::Path;
+use std::process::Command;
 
+use crate::debian;
+use crate::process::{create_dir, say, write as write_file};
 use rcgen::{
     date_time_ymd, BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair,
 };
@@ -36,8 +41,7 @@ fn certificate_authority(name: &str) -> Result<CertifiedIssuer<'static, KeyPair>
 }
 
 fn write(dir: &Path, name: &str, contents: &str) -> Result<(), String> {
-    let path = dir.join(name);
-    fs::write(&path, contents).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    write_file(&dir.join(name), contents)
 }
 
 fn write_identity(dir: &Path, name: &str, identity: &Identity) -> Result<(), String> {
@@ -51,9 +55,14 @@ fn write_identity(dir: &Path, name: &str, identity: &Identity) -> Result<(), Str
 /// - `example`: self-signed for `example.com` only (a name mismatch on `localhost`);
 /// - `ca_server`: for `localhost`, issued by the private CA in `ca.crt` (chain: leaf, CA).
 ///
-/// Plus `anchors.crt`: an unrelated CA followed by `ca.crt`, a trust list of several.
+/// Plus `anchors.crt`: an unrelated CA followed by `ca.crt`, a trust list of several. And with
+/// `openssl req -x509 -newkey rsa:2048 -nodes` (OpenSSL 3 marks them CA:TRUE):
+/// - `openssl_cn`: `-subj /CN=localhost`, the host only in the common name;
+/// - `openssl_san`: the same with `-addext subjectAltName=DNS:localhost`;
+/// - `client` (CN=player one), also as `client_ca.crt`, the client certificate the Python
+///   server's `mtls` port requires, and `stranger` (CN=stranger), one it does not trust.
 pub fn write_test_certificates(dir: &Path) -> Result<(), String> {
-    fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    create_dir(dir)?;
     write_identity(
         dir,
         "localhost",
@@ -81,13 +90,70 @@ pub fn write_test_certificates(dir: &Path) -> Result<(), String> {
         dir,
         "anchors.crt",
         &format!("{}{}", unrelated.pem(), ca.pem()),
-    )
+    )?;
+
+    ensure_openssl()?;
+    openssl_self_signed(dir, "openssl_cn", "/CN=localhost", &[])?;
+    let san = ["-addext", "subjectAltName=DNS:localhost"];
+    openssl_self_signed(dir, "openssl_san", "/CN=localhost", &san)?;
+    openssl_self_signed(dir, "client", "/CN=player one", &[])?;
+    fs::copy(dir.join("client.crt"), dir.join("client_ca.crt"))
+        .map_err(|e| format!("cannot write client_ca.crt: {e}"))?;
+    openssl_self_signed(dir, "stranger", "/CN=stranger", &[])
+}
+
+fn openssl_present() -> bool {
+    Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_ok_and(|output| output.status.success())
+}
+
+/// `openssl req -x509 -newkey rsa:2048 -nodes -subj SUBJECT ARGS`, into `NAME.crt` and
+/// `NAME.key` of `dir`.
+fn openssl_self_signed(dir: &Path, name: &str, subject: &str, args: &[&str]) -> Result<(), String> {
+    let output = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+        ])
+        .args(["-subj", subject])
+        .arg("-keyout")
+        .arg(dir.join(format!("{name}.key")))
+        .arg("-out")
+        .arg(dir.join(format!("{name}.crt")))
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run openssl: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "openssl req for {name} failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    Ok(())
+}
+
+/// The `openssl` command line the TLS tests make certificates with: there on Debian with
+/// ca-certificates; otherwise installed with apt-get.
+fn ensure_openssl() -> Result<(), String> {
+    if !openssl_present() {
+        say("installing the openssl command line for the TLS tests");
+        debian::install(&["openssl"])?;
+    }
+    if openssl_present() {
+        Ok(())
+    } else {
+        Err(
+            "the TLS tests need the openssl command line: install it (apt-get install openssl)"
+                .into(),
+        )
+    }
 }
 
 /// Writes the demo's identity into `dir`: `demo.crt` and `demo.key`, self-signed for
 /// `localhost` and `127.0.0.1`.
 pub fn write_demo_certificate(dir: &Path) -> Result<(), String> {
-    fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    create_dir(dir)?;
     write_identity(
         dir,
         "demo",

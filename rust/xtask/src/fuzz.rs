@@ -9,11 +9,10 @@
 //! `--update-corpus` then merges what was found into the committed corpus (libFuzzer's
 //! `-merge=1` keeps only inputs that add coverage).
 
-use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::{cargo, root, run, say};
+use crate::process::{cargo, create_dir, root, run, say, Counts};
 
 /// The fuzz targets, as named in `rust/engine/fuzz/Cargo.toml`.
 pub const TARGETS: [&str; 2] = ["server_bytes", "connect_request"];
@@ -35,7 +34,7 @@ pub struct FuzzOptions {
 }
 
 /// Runs every selected target for `options.seconds`; returns (passed, failed), one per target.
-pub fn fuzz(options: &FuzzOptions) -> Result<(usize, usize), String> {
+pub fn fuzz(options: &FuzzOptions) -> Result<Counts, String> {
     let cargo_fuzz = install_cargo_fuzz()?;
     let fuzz_dir = root().join("rust/engine/fuzz");
     let work = root().join("target/fuzz");
@@ -62,8 +61,7 @@ pub fn fuzz(options: &FuzzOptions) -> Result<(usize, usize), String> {
         let found = work.join("corpus").join(target);
         let artifacts = work.join("artifacts").join(target);
         for folder in [&found, &artifacts] {
-            fs::create_dir_all(folder)
-                .map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
+            create_dir(folder)?;
         }
         let committed = fuzz_dir.join("corpus").join(target);
         say(format!("fuzzing {target} for {} s", options.seconds));

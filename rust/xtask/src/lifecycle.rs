@@ -2,7 +2,8 @@
 //! quits while connections are open and one is connecting. It must exit by itself with status 0
 //! and a clean log (no crash, no leaked instances, which also means the library's deinit ran and
 //! stopped the I/O thread), and the Python peer must have seen each open connection end with the
-//! message sent just before the quit and close code 1001 (going away).
+//! messages sent just before the quit (32 MiB on two of them, one freed before the quit) and
+//! close code 1001 (going away).
 
 use std::path::Path;
 use std::thread;
@@ -10,8 +11,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rust_websocket_engine::{Client, ConnectRequest, Event};
 
-use crate::godot::{self, Godot};
-use crate::{headless_godot, say, FATAL_LOG_LINES};
+use crate::godot::{fatal_line, Godot};
+use crate::process::{output_text, output_with_timeout, say, Counts, Tally};
 
 /// The check's name, as `--only=TEXT` matches it.
 pub const QUIT_CHECK: &str = "lifecycle_quit_with_open_connections";
@@ -20,17 +21,21 @@ pub const QUIT_CHECK: &str = "lifecycle_quit_with_open_connections";
 const QUIT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Connections `lifecycle_quit.gd` has open when it quits (its `OPEN_CONNECTIONS`).
 const OPEN_CONNECTIONS: usize = 3;
+/// The first connections of `lifecycle_quit.gd` (its `LARGE_MESSAGE_CONNECTIONS`) also send a
+/// message of `LARGE_MESSAGE_BYTES` just before the quit (the first is freed, the second held).
+const LARGE_MESSAGE_CONNECTIONS: usize = 2;
+const LARGE_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
 /// Longest a question to the Python peer may take.
 const PEER_WATCHDOG: Duration = Duration::from_secs(20);
 
 /// Runs the quit check against the Python peer on `python_port`; prints `PASS`/`FAIL` per
 /// check and returns (passed, failed).
-pub fn quit_check(godot: &Godot, project: &Path, python_port: u16) -> (usize, usize) {
+pub fn quit_check(godot: &Godot, project: &Path, python_port: u16) -> Counts {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_nanos());
     let id = format!("quit-{}-{nanos}", std::process::id());
-    let mut command = headless_godot(godot, project);
+    let mut command = godot.headless(project);
     command.args([
         "--script".to_owned(),
         "res://tests/godot/lifecycle_quit.gd".to_owned(),
@@ -40,15 +45,12 @@ pub fn quit_check(godot: &Godot, project: &Path, python_port: u16) -> (usize, us
     ]);
     say("running the quit check (tests/godot/lifecycle_quit.gd)");
     let started = Instant::now();
-    let mut results = Vec::new();
-    match godot::output_with_timeout(command, QUIT_TIMEOUT) {
-        Err(error) => results.push(("exits_by_itself".to_owned(), Err(error))),
+    let mut tally = Tally::default();
+    let check = |name: &str| format!("{QUIT_CHECK}/{name}");
+    match output_with_timeout(command, QUIT_TIMEOUT) {
+        Err(error) => tally.check(&check("exits_by_itself"), Err(error)),
         Ok(output) => {
-            let log = format!(
-                "{}{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            );
+            let log = output_text(&output);
             print!("{log}");
             say(format!(
                 "the quitting process ran {:.1} s in all",
@@ -61,22 +63,22 @@ pub fn quit_check(godot: &Godot, project: &Path, python_port: u16) -> (usize, us
             } else {
                 Ok(())
             };
-            results.push(("exits_by_itself_with_status_0".to_owned(), exited));
-            let fatal = log
-                .lines()
-                .find(|line| FATAL_LOG_LINES.iter().any(|fatal| line.contains(fatal)));
-            results.push((
-                "clean_log".to_owned(),
-                fatal.map_or(Ok(()), |line| Err(format!("logged: {}", line.trim()))),
-            ));
+            tally.check(&check("exits_by_itself_with_status_0"), exited);
+            let fatal =
+                fatal_line(&log).map_or(Ok(()), |line| Err(format!("logged: {}", line.trim())));
+            tally.check(&check("clean_log"), fatal);
         }
     }
     for n in 0..OPEN_CONNECTIONS {
         let record = format!("{id}-{n}");
+        let mut messages = vec!["text:before quit".to_owned()];
+        if n < LARGE_MESSAGE_CONNECTIONS {
+            messages.push(format!("binary:{LARGE_MESSAGE_BYTES}"));
+        }
         let seen = recorded(python_port, &record).and_then(|report| {
             let expected = serde_json::json!({
                 "done": true,
-                "messages": ["text:before quit"],
+                "messages": messages,
                 "close_code": 1001,
             });
             let got = serde_json::json!({
@@ -90,22 +92,9 @@ pub fn quit_check(godot: &Godot, project: &Path, python_port: u16) -> (usize, us
                 Err(format!("the server saw {got}, expected {expected}"))
             }
         });
-        results.push((format!("server_saw_connection_{n}_go_away"), seen));
+        tally.check(&check(&format!("server_saw_connection_{n}_go_away")), seen);
     }
-    let mut counts = (0, 0);
-    for (check, result) in results {
-        match result {
-            Ok(()) => {
-                println!("PASS {QUIT_CHECK}/{check}");
-                counts.0 += 1;
-            }
-            Err(reason) => {
-                println!("FAIL {QUIT_CHECK}/{check}: {reason}");
-                counts.1 += 1;
-            }
-        }
-    }
-    counts
+    tally.counts
 }
 
 /// The Python peer's report on its `/record?id=<record>` connection (see `py_server.py`).

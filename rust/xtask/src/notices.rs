@@ -3,22 +3,28 @@
 //! (not build or dev) dependencies from the `rust_websocket` crate and leaving out proc-macro
 //! crates (they run in the compiler and ship nothing), with the license files each crate ships
 //! in Cargo's registry cache.
+//!
+//! Hand-written rather than cargo-about: that tool would be one more build on every fresh clone
+//! (minutes) for what `cargo_metadata` and this walk of the dependency graph already do.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
-use serde_json::Value;
+use cargo_metadata::{DependencyKind, MetadataCommand, Target};
+
+use crate::process::root;
 
 /// The Rust targets of the release libraries (see `.github/workflows/release.yml`).
-pub const RELEASE_TARGETS: [&str; 6] = [
+pub const RELEASE_TARGETS: [&str; 8] = [
     "x86_64-unknown-linux-gnu",
     "aarch64-unknown-linux-gnu",
     "x86_64-pc-windows-msvc",
     "x86_64-apple-darwin",
     "aarch64-apple-darwin",
     "aarch64-linux-android",
+    "x86_64-linux-android",
+    "aarch64-apple-ios",
 ];
 /// The crate whose library the addon ships.
 const SHIPPED_CRATE: &str = "rust_websocket";
@@ -35,7 +41,7 @@ struct Crate {
 }
 
 /// The text of `THIRD_PARTY_LICENSES.txt`.
-pub fn generate() -> Result<String, String> {
+pub fn generate(version: &str) -> Result<String, String> {
     let mut crates: BTreeMap<(String, String), Crate> = BTreeMap::new();
     for target in RELEASE_TARGETS {
         for krate in shipped_crates(target)? {
@@ -75,7 +81,6 @@ pub fn generate() -> Result<String, String> {
          metadata, for every platform of the release) and the license files the crates ship.\n\
          \n\
          {listing}",
-        version = crate::package::VERSION,
     );
     for (text, users) in &texts {
         let rule = "=".repeat(78);
@@ -89,92 +94,66 @@ pub fn generate() -> Result<String, String> {
 
 /// The third-party crates linked into the library built for `target`.
 fn shipped_crates(target: &str) -> Result<Vec<Crate>, String> {
-    let output = crate::cargo()
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--locked",
-            "--filter-platform",
-            target,
-        ])
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
-    if !output.status.success() {
-        return Err(format!("cargo metadata failed ({})", output.status));
-    }
-    let metadata: Value = serde_json::from_slice(&output.stdout)
-        .map_err(|e| format!("cannot parse cargo metadata: {e}"))?;
-    let packages: BTreeMap<&str, &Value> = metadata["packages"]
-        .as_array()
+    let metadata = MetadataCommand::new()
+        .current_dir(root())
+        .other_options(
+            ["--locked", "--filter-platform", target]
+                .map(String::from)
+                .to_vec(),
+        )
+        .exec()
+        .map_err(|e| format!("cargo metadata for {target} failed: {e}"))?;
+    let nodes = &metadata
+        .resolve
+        .as_ref()
+        .ok_or("cargo metadata resolved no dependencies")?
+        .nodes;
+    let start = metadata
+        .workspace_packages()
         .into_iter()
-        .flatten()
-        .filter_map(|package| Some((package["id"].as_str()?, package)))
-        .collect();
-    let members: BTreeSet<&str> = metadata["workspace_members"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
-    let nodes: BTreeMap<&str, &Value> = metadata["resolve"]["nodes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|node| Some((node["id"].as_str()?, node)))
-        .collect();
-    let start = members
-        .iter()
-        .find(|id| packages.get(*id).and_then(|p| p["name"].as_str()) == Some(SHIPPED_CRATE))
-        .ok_or("cargo metadata lists no rust_websocket crate")?;
-
-    let mut seen = BTreeSet::from([*start]);
-    let mut queue = vec![*start];
+        .find(|package| package.name.as_str() == SHIPPED_CRATE)
+        .ok_or("cargo metadata lists no rust_websocket crate")?
+        .id
+        .clone();
+    let mut seen = BTreeSet::from([start.clone()]);
+    let mut queue = vec![start];
     let mut crates = Vec::new();
     while let Some(id) = queue.pop() {
-        let package = packages[id];
-        if !members.contains(id) {
+        let package = &metadata[&id];
+        if !metadata.workspace_members.contains(&id) {
+            let or_unknown =
+                |text: &Option<String>| text.clone().unwrap_or_else(|| "unknown".into());
             crates.push(Crate {
-                name: text(&package["name"]),
-                version: text(&package["version"]),
-                license: text(&package["license"]),
-                repository: text(&package["repository"]),
-                dir: Path::new(&text(&package["manifest_path"]))
+                name: package.name.to_string(),
+                version: package.version.to_string(),
+                license: or_unknown(&package.license),
+                repository: or_unknown(&package.repository),
+                dir: package
+                    .manifest_path
                     .parent()
-                    .map(Path::to_path_buf)
+                    .map(Into::into)
                     .unwrap_or_default(),
             });
         }
-        let dependencies = nodes.get(id).map(|node| &node["deps"]);
-        for dependency in dependencies.and_then(Value::as_array).into_iter().flatten() {
-            let normal = dependency["dep_kinds"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|kind| kind["kind"].is_null());
-            let Some(dep_id) = dependency["pkg"].as_str() else {
-                continue;
-            };
-            if normal && !is_proc_macro(packages[dep_id]) && seen.insert(dep_id) {
-                queue.push(dep_id);
+        let dependencies = nodes
+            .iter()
+            .filter(|node| node.id == id)
+            .flat_map(|node| &node.deps);
+        for dependency in dependencies {
+            let normal = dependency
+                .dep_kinds
+                .iter()
+                .any(|kind| kind.kind == DependencyKind::Normal);
+            let proc_macro = metadata[&dependency.pkg]
+                .targets
+                .iter()
+                .any(Target::is_proc_macro);
+            if normal && !proc_macro && seen.insert(dependency.pkg.clone()) {
+                queue.push(dependency.pkg.clone());
             }
         }
     }
     Ok(crates)
-}
-
-fn is_proc_macro(package: &Value) -> bool {
-    package["targets"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|target| target["kind"].as_array().into_iter().flatten())
-        .any(|kind| kind.as_str() == Some("proc-macro"))
-}
-
-fn text(value: &Value) -> String {
-    value.as_str().unwrap_or("unknown").to_owned()
 }
 
 /// The license and notice files at the top of a crate's folder, sorted.

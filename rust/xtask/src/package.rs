@@ -7,49 +7,46 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
-use crate::godot::Godot;
-use crate::{docs, notices, workflow, ADDON_DIR};
+use crate::notices;
+use crate::process::{create_dir, read, root, say};
+use crate::project::{build_addon, library_file_name, ADDON_DIR};
 
 /// The addon's version: the workspace `Cargo.toml`'s, the one place it is written.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The extension's configuration file inside the addon folder.
-const GDEXTENSION_FILE: &str = "rust_websocket.gdextension";
+pub const GDEXTENSION_FILE: &str = "rust_websocket.gdextension";
 /// The generated third-party license notices inside the addon folder.
-pub const NOTICES_FILE: &str = "THIRD_PARTY_LICENSES.txt";
-/// Files of the addon folder shipped as they are (the README is stamped with the version).
-const PLAIN_FILES: [&str; 1] = ["LICENSE"];
-/// Longest the installed package's end-to-end check may take.
-const INSTALL_CHECK_TIMEOUT: Duration = Duration::from_secs(120);
+const NOTICES_FILE: &str = "THIRD_PARTY_LICENSES.txt";
+/// Files of the addon folder shipped as they are (the README is stamped with the version): the
+/// license, the editor plugin that adds the debugger's WebSockets tab, and the web path (the
+/// GDScript client a web export uses, and the entry point that picks it).
+const PLAIN_FILES: [&str; 7] = [
+    "LICENSE",
+    "plugin.cfg",
+    "plugin.gd",
+    "debugger/websocket_debugger_plugin.gd",
+    "debugger/websocket_panel.gd",
+    "web/rust_websocket.gd",
+    "web/rust_websocket_web_client.gd",
+];
 
-/// `cargo xtask package [--prebuilt DIR]`: builds the Linux release library here (or, with
-/// `--prebuilt`, takes every platform's library from DIR, as the release workflow does) and
-/// writes the zip. Returns its path.
-pub fn package_command(args: &[String]) -> Result<PathBuf, String> {
-    let prebuilt = match args {
-        [] => None,
-        [flag, dir] if flag == "--prebuilt" => Some(PathBuf::from(dir)),
-        _ => return Err("usage: cargo xtask package [--prebuilt DIR]".into()),
-    };
-    build_package(prebuilt.as_deref())
-}
-
-/// Writes `dist/rust_websocket-<version>.zip` and checks what it holds. Without `prebuilt`, it
+/// `cargo xtask package [--prebuilt DIR]`: writes `dist/rust_websocket-<version>.zip` and checks
+/// what it holds. Without `prebuilt`, it
 /// builds this machine's release library; with it, every library the `.gdextension` names must
 /// be in that folder.
-fn build_package(prebuilt: Option<&Path>) -> Result<PathBuf, String> {
-    let addon = crate::root().join(ADDON_DIR);
+pub fn build_package(prebuilt: Option<&Path>) -> Result<PathBuf, String> {
+    let addon = root().join(ADDON_DIR);
     let gdextension = read(&addon.join(GDEXTENSION_FILE))?;
     let libraries = release_libraries(&gdextension);
     let binaries: Vec<PathBuf> = match prebuilt {
         Some(dir) => {
             let missing: Vec<&String> = libraries
                 .iter()
-                .filter(|name| !dir.join(name).is_file())
+                .filter(|name| !dir.join(name).exists())
                 .collect();
             if !missing.is_empty() {
                 return Err(format!(
@@ -60,8 +57,8 @@ fn build_package(prebuilt: Option<&Path>) -> Result<PathBuf, String> {
             libraries.iter().map(|name| dir.join(name)).collect()
         }
         None => {
-            let built = crate::build_addon(true)?;
-            vec![built.join("bin").join(crate::library_file_name(true)?)]
+            let built = build_addon(true)?;
+            vec![built.join("bin").join(library_file_name(true)?)]
         }
     };
 
@@ -74,7 +71,10 @@ fn build_package(prebuilt: Option<&Path>) -> Result<PathBuf, String> {
             "README.md".into(),
             packaged_readme(&read(&addon.join("README.md"))?, &gdextension).into_bytes(),
         ),
-        (NOTICES_FILE.into(), notices::generate()?.into_bytes()),
+        (
+            NOTICES_FILE.into(),
+            notices::generate(VERSION)?.into_bytes(),
+        ),
     ];
     for name in PLAIN_FILES {
         files.push((name.into(), read_bytes(&addon.join(name))?));
@@ -87,15 +87,26 @@ fn build_package(prebuilt: Option<&Path>) -> Result<PathBuf, String> {
             .file_name()
             .expect("a library file")
             .to_string_lossy();
-        files.push((format!("bin/{name}"), read_bytes(binary)?));
+        if binary.is_dir() {
+            // An iOS framework: the folder's files, one level deep.
+            let entries = fs::read_dir(binary)
+                .map_err(|e| format!("cannot read {}: {e}", binary.display()))?;
+            for entry in entries {
+                let path = entry.map_err(|e| e.to_string())?.path();
+                let file = path.file_name().expect("a file").to_string_lossy();
+                files.push((format!("bin/{name}/{file}"), read_bytes(&path)?));
+            }
+        } else {
+            files.push((format!("bin/{name}"), read_bytes(binary)?));
+        }
     }
 
-    let dist = crate::root().join("dist");
-    fs::create_dir_all(&dist).map_err(|e| format!("cannot create {}: {e}", dist.display()))?;
+    let dist = root().join("dist");
+    create_dir(&dist)?;
     let zip_path = dist.join(format!("rust_websocket-{VERSION}.zip"));
     write_zip(&zip_path, &files)?;
     let entries = check_zip(&zip_path, prebuilt.is_some())?;
-    crate::say(format!(
+    say(format!(
         "wrote {} ({} files):\n  {}",
         zip_path.display(),
         entries.len(),
@@ -180,8 +191,19 @@ fn check_zip(path: &Path, all_platforms: bool) -> Result<Vec<String>, String> {
         {
             continue;
         }
-        match name.strip_prefix(&folder) {
-            Some(relative) if allowed.remove(relative) => files.push(name.clone()),
+        let framework = name.strip_prefix(&folder).and_then(|relative| {
+            let (library, _) = relative.strip_prefix("bin/")?.split_once('/')?;
+            let library = format!("bin/{library}");
+            (library.ends_with(".framework") && libraries.iter().any(|l| library.ends_with(l)))
+                .then_some(library)
+        });
+        match (framework, name.strip_prefix(&folder)) {
+            // A file inside a framework the .gdextension names counts for the framework.
+            (Some(library), _) => {
+                allowed.remove(&library);
+                files.push(name.clone());
+            }
+            (None, Some(relative)) if allowed.remove(relative) => files.push(name.clone()),
             _ => problems.push(format!("unexpected entry {name}")),
         }
     }
@@ -276,134 +298,11 @@ fn icon_paths(gdextension: &str) -> Vec<String> {
 }
 
 /// The `compatibility_minimum` of the `.gdextension`, e.g. "4.3".
-fn compatibility_minimum(gdextension: &str) -> &str {
+pub fn compatibility_minimum(gdextension: &str) -> &str {
     section(gdextension, "configuration")
         .into_iter()
         .find(|(key, _)| *key == "compatibility_minimum")
         .map_or("?", |(_, value)| value)
-}
-
-/// The checks `cargo xtask test` adds for releases, each one test: the version and Godot
-/// compatibility agree everywhere, the release workflow is valid and builds every library the
-/// `.gdextension` names, the zip holds the addon alone, and installed into an empty project it
-/// loads, is documented, and exchanges messages. Returns (passed, failed).
-pub fn release_checks(godot: &Godot) -> Result<(usize, usize), String> {
-    let mut counts = (0, 0);
-    let mut count = |name: &str, result: Result<(), String>| match result {
-        Ok(()) => {
-            println!("PASS {name}");
-            counts.0 += 1;
-        }
-        Err(error) => {
-            println!("FAIL {name}: {error}");
-            counts.1 += 1;
-        }
-    };
-    count("version and Godot compatibility agree", check_versions());
-    count(
-        "release workflow matches the schema",
-        workflow::check_schema(),
-    );
-    count(
-        "release workflow builds every library of the .gdextension",
-        workflow::check_platforms(),
-    );
-    // `build_package` checks the zip's contents.
-    let zip = build_package(None);
-    count(
-        "release zip holds addons/rust_websocket/ alone",
-        zip.as_ref().map(|_| ()).map_err(String::clone),
-    );
-    let (passed, failed) = install_check(godot, &zip?)?;
-    Ok((counts.0 + passed, counts.1 + failed))
-}
-
-/// Unzips the package into an empty project, imports it, then runs the docs check and the
-/// end-to-end exchange there. Returns their (passed, failed).
-fn install_check(godot: &Godot, zip: &Path) -> Result<(usize, usize), String> {
-    let project = crate::empty_project("package-test", "rust_websocket package test")?;
-    let file = fs::File::open(zip).map_err(|e| format!("cannot open {}: {e}", zip.display()))?;
-    ZipArchive::new(file)
-        .and_then(|mut archive| archive.extract(&project))
-        .map_err(|e| format!("cannot unzip {}: {e}", zip.display()))?;
-    for script in ["tests/package/install_check.gd", "tests/docs/check_docs.gd"] {
-        let source = crate::root().join(script);
-        let name = source.file_name().expect("a script file");
-        fs::copy(&source, project.join(name))
-            .map_err(|e| format!("cannot copy {}: {e}", source.display()))?;
-    }
-    crate::import(godot, &project)?;
-    let docs_counts = docs::check(godot, &project)?;
-    let exchange_counts = godot_counts(
-        godot,
-        &project,
-        &["--script", "res://install_check.gd"],
-        INSTALL_CHECK_TIMEOUT,
-    )?;
-    Ok((
-        docs_counts.0 + exchange_counts.0,
-        docs_counts.1 + exchange_counts.1,
-    ))
-}
-
-/// Runs a headless Godot script that ends with an `N passed, M failed` line; returns the counts.
-pub fn godot_counts(
-    godot: &Godot,
-    project: &Path,
-    args: &[&str],
-    timeout: Duration,
-) -> Result<(usize, usize), String> {
-    let log = crate::run_godot(godot, project, args, timeout)?;
-    let closing = log
-        .lines()
-        .rev()
-        .find(|line| line.ends_with(" failed") && line.contains(" passed, "))
-        .ok_or_else(|| format!("`{}` printed no `N passed, M failed` line", args.join(" ")))?;
-    Ok((
-        crate::count_before(closing, " passed"),
-        crate::count_before(closing, " failed"),
-    ))
-}
-
-/// The version in the workspace `Cargo.toml` is the one the README and CHANGELOG name, and
-/// the `.gdextension`'s `compatibility_minimum` matches gdext's `api-4-x` feature.
-fn check_versions() -> Result<(), String> {
-    let root = crate::root();
-    let readme = read(&root.join("README.md"))?;
-    let changelog = read(&root.join("CHANGELOG.md"))?;
-    let manifest = read(&root.join("Cargo.toml"))?;
-    let gdextension = read(&root.join(ADDON_DIR).join(GDEXTENSION_FILE))?;
-    let minimum = compatibility_minimum(&gdextension);
-    let api_feature = format!("\"api-{}\"", minimum.replace('.', "-"));
-    let mut problems = Vec::new();
-    if !readme.contains(&format!("Version {VERSION}")) {
-        problems.push(format!("README.md does not say `Version {VERSION}`"));
-    }
-    let released = changelog
-        .lines()
-        .find(|line| line.starts_with("## [") && !line.starts_with("## [Unreleased]"));
-    if !released.is_some_and(|line| line.starts_with(&format!("## [{VERSION}]"))) {
-        problems.push(format!(
-            "the newest release in CHANGELOG.md is not {VERSION}"
-        ));
-    }
-    if !manifest.contains(&api_feature) {
-        problems.push(format!(
-            "the .gdextension's compatibility_minimum {minimum} needs gdext's {api_feature} feature"
-        ));
-    }
-    if !readme.contains(&format!("{minimum} or later")) {
-        problems.push(format!("README.md does not say Godot `{minimum} or later`"));
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems.join("; "))
-    }
-}
-
-fn read(path: &Path) -> Result<String, String> {
-    fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
 fn read_bytes(path: &Path) -> Result<Vec<u8>, String> {

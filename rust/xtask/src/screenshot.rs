@@ -1,9 +1,10 @@
 //! `cargo xtask screenshot`: regenerates the README's screenshots in `docs/screenshots/`: the
-//! sample chat scene after a real exchange with its local echo server, and the editor's help
-//! page for `RustWebSocketClient`.
+//! sample chat scene after a real exchange with its local echo server, the editor's help
+//! page for `RustWebSocketClient`, and the debugger's WebSockets tab while the editor runs the
+//! chat scene.
 //!
 //! Godot runs for real (not headless) in an Xvfb display with software OpenGL (Mesa's llvmpipe,
-//! `--rendering-driver opengl3`), all fetched privately with the apt mechanism of `godot.rs`:
+//! `--rendering-driver opengl3`), all fetched privately with the apt mechanism of `debian.rs`:
 //! Godot and Mesa from Debian sid (Godot runs on sid's libraries through sid's loader), Xvfb
 //! and `xkbcomp` from the host's own Debian release. Xvfb starts `xkbcomp` by the absolute path
 //! `/usr/bin/xkbcomp`, so it runs in a private mount namespace (`unshare --mount`) where the
@@ -18,7 +19,14 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
+use crate::certs;
+use crate::debian;
 use crate::godot::{self, Godot};
+use crate::process::{
+    copy, copy_dir, create_dir, output_text, output_with_timeout, remove_dir, root, say, show_cmd,
+    write,
+};
+use crate::project::{build_addon, import, install_addon};
 
 /// Where the screenshots go, relative to the workspace root.
 const SCREENSHOT_DIR: &str = "docs/screenshots";
@@ -43,15 +51,14 @@ const XVFB_START_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Fetches what it needs, starts Xvfb, and writes both screenshots.
 pub fn screenshot() -> Result<(), String> {
-    let target = crate::root().join("target");
-    let work = target.join("screenshot");
-    let mesa = godot::fetch_packages(&work.join("mesa"), "sid", &MESA_PACKAGES)?;
-    let xvfb = godot::fetch_packages(&work.join("xvfb"), &host_suite()?, &XVFB_PACKAGES)?;
-    let godot = godot::fetch(&target.join("godot"))?.with_library_dirs(&library_dirs(&mesa)?)?;
-    let addon = crate::build_addon(false)?;
+    let work = root().join("target").join("screenshot");
+    let (mesa, _) = debian::fetch(&work.join("mesa"), "sid", &MESA_PACKAGES, None)?;
+    let (xvfb, _) = debian::fetch(&work.join("xvfb"), &host_suite()?, &XVFB_PACKAGES, None)?;
+    let godot = godot::fetch()?.with_library_dirs(&library_dirs(&mesa)?)?;
+    let addon = build_addon(false)?;
     let display = Xvfb::start(&xvfb)?;
-    let shots = crate::root().join(SCREENSHOT_DIR);
-    fs::create_dir_all(&shots).map_err(|e| format!("cannot create {}: {e}", shots.display()))?;
+    let shots = root().join(SCREENSHOT_DIR);
+    create_dir(&shots)?;
     let run = Run {
         godot: &godot,
         display: &display.name,
@@ -62,10 +69,13 @@ pub fn screenshot() -> Result<(), String> {
     run.chat(&addon, &work.join("chat-project"), &chat)?;
     let help = shots.join("help.png");
     run.help(&addon, &work.join("help-project"), &help)?;
-    crate::say(format!(
-        "screenshots written: {} and {}",
+    let inspector = shots.join("inspector.png");
+    run.inspector(&addon, &work.join("inspector-project"), &inspector)?;
+    say(format!(
+        "screenshots written: {}, {} and {}",
         chat.display(),
-        help.display()
+        help.display(),
+        inspector.display()
     ));
     Ok(())
 }
@@ -84,7 +94,7 @@ fn host_suite() -> Result<String, String> {
 
 /// The shared-library folders of an unpacked Debian tree.
 fn library_dirs(root: &Path) -> Result<Vec<PathBuf>, String> {
-    let triplet = godot::triplet()?;
+    let triplet = debian::triplet()?;
     Ok([format!("usr/lib/{triplet}"), format!("lib/{triplet}")]
         .iter()
         .map(|dir| root.join(dir))
@@ -110,7 +120,7 @@ impl Xvfb {
              exec \"$1/Xvfb\" -displayfd 1 -screen 0 {SCREEN} -nolisten tcp -xkbdir \"$2\""
         );
         let mut command = Command::new("unshare");
-        if !is_root() {
+        if !debian::is_root() {
             command.arg("--map-root-user");
         }
         command
@@ -120,7 +130,7 @@ impl Xvfb {
             .env("LD_LIBRARY_PATH", library_path)
             .stdin(Stdio::null())
             .stdout(Stdio::piped());
-        crate::say(format!("starting Xvfb: {}", godot::show_cmd(&command)));
+        say(format!("starting Xvfb: {}", show_cmd(&command)));
         let mut child = command
             .spawn()
             .map_err(|e| format!("cannot start Xvfb through unshare: {e}"))?;
@@ -141,7 +151,7 @@ impl Xvfb {
             .and_then(|line| line.trim().parse::<u32>().ok())
             .ok_or("Xvfb did not report a display (see its messages above)")?;
         xvfb.name = format!(":{number}");
-        crate::say(format!("Xvfb is serving display {}", xvfb.name));
+        say(format!("Xvfb is serving display {}", xvfb.name));
         Ok(xvfb)
     }
 }
@@ -151,13 +161,6 @@ impl Drop for Xvfb {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
 }
 
 /// What every windowed Godot run shares.
@@ -173,27 +176,67 @@ impl Run<'_> {
     /// The sample project's chat scene, with `docs/capture/chat_capture.gd` as an autoload
     /// (through `override.cfg` in a copy of the project).
     fn chat(&self, addon: &Path, project: &Path, png: &Path) -> Result<(), String> {
-        fresh_dir(project)?;
-        crate::copy_dir(&crate::root().join("godot-project"), project)?;
-        for generated in [".godot", "addons", "certs"] {
-            let path = project.join(generated);
-            if path.exists() {
-                fs::remove_dir_all(&path)
-                    .map_err(|e| format!("cannot remove {}: {e}", path.display()))?;
-            }
-        }
-        crate::install_addon(addon, project)?;
-        crate::certs::write_demo_certificate(&project.join("certs"))?;
+        self.sample_project(addon, project)?;
         copy(
-            &crate::root().join("docs/capture/chat_capture.gd"),
+            &root().join("docs/capture/chat_capture.gd"),
             &project.join("chat_capture.gd"),
         )?;
         write(
             &project.join("override.cfg"),
             "[autoload]\n\nchat_capture=\"*res://chat_capture.gd\"\n",
         )?;
-        crate::import(self.godot, project)?;
-        self.capture(project, &[], png)
+        import(self.godot, project)?;
+        self.capture(self.godot_in(project), &[], png)
+    }
+
+    /// A fresh copy of the sample project in `project`, with the addon and the demo certificate.
+    fn sample_project(&self, addon: &Path, project: &Path) -> Result<(), String> {
+        fresh_dir(project)?;
+        copy_dir(&root().join("godot-project"), project)?;
+        for generated in [".godot", "addons", "certs"] {
+            let path = project.join(generated);
+            remove_dir(&path)?;
+        }
+        install_addon(addon, project)?;
+        certs::write_demo_certificate(&project.join("certs"))
+    }
+
+    /// The editor, opened on a copy of the sample project with `docs/capture/inspector_traffic.gd`
+    /// as an autoload of the game and the `inspector_capture` plugin enabled next to the addon's
+    /// own, which runs the chat scene and captures the debugger's WebSockets tab.
+    fn inspector(&self, addon: &Path, project: &Path, png: &Path) -> Result<(), String> {
+        self.sample_project(addon, project)?;
+        copy(
+            &root().join("docs/capture/inspector_traffic.gd"),
+            &project.join("inspector_traffic.gd"),
+        )?;
+        copy_dir(
+            &root().join("docs/capture/inspector_capture"),
+            &project.join("addons/inspector_capture"),
+        )?;
+        let settings = project.join("project.godot");
+        let sample = fs::read_to_string(&settings)
+            .map_err(|e| format!("cannot read {}: {e}", settings.display()))?;
+        let plugin = "\"res://addons/rust_websocket/plugin.cfg\"";
+        if !sample.contains(plugin) {
+            return Err("the sample project does not enable the rust_websocket plugin".into());
+        }
+        let both = format!("{plugin}, \"res://addons/inspector_capture/plugin.cfg\"");
+        write(
+            &settings,
+            format!(
+                "{}\n[autoload]\n\ninspector_traffic=\"*res://inspector_traffic.gd\"\n",
+                sample.replace(plugin, &both)
+            ),
+        )?;
+        import(self.godot, project)?;
+        // The editor starts the game with its own executable.
+        let editor = runnable_as_its_own_executable(self.godot_in(project));
+        self.capture(
+            editor,
+            &["--editor", "--resolution", EDITOR_RESOLUTION],
+            png,
+        )
     }
 
     /// The editor, opened on a project with the addon and the `help_capture` plugin enabled.
@@ -205,23 +248,23 @@ impl Run<'_> {
              [editor_plugins]\n\n\
              enabled=PackedStringArray(\"res://addons/help_capture/plugin.cfg\")\n",
         )?;
-        crate::install_addon(addon, project)?;
-        crate::copy_dir(
-            &crate::root().join("docs/capture/help_capture"),
+        install_addon(addon, project)?;
+        copy_dir(
+            &root().join("docs/capture/help_capture"),
             &project.join("addons/help_capture"),
         )?;
-        crate::import(self.godot, project)?;
+        import(self.godot, project)?;
         // At its very first start (no class reference cache yet) the editor builds the class
         // reference without the extension's descriptions; a headless start builds the cache.
         let mut warm_up = self.godot_in(project);
         warm_up.args(["--headless", "--editor", "--quit"]);
-        crate::say("building the editor's class reference cache (headless editor)");
-        let output = godot::output_with_timeout(warm_up, CAPTURE_TIMEOUT)?;
+        say("building the editor's class reference cache (headless editor)");
+        let output = output_with_timeout(warm_up, CAPTURE_TIMEOUT)?;
         if !output.status.success() {
             return Err(format!("the headless editor failed ({})", output.status));
         }
         self.capture(
-            project,
+            self.godot_in(project),
             &["--editor", "--resolution", EDITOR_RESOLUTION],
             png,
         )
@@ -245,24 +288,20 @@ impl Run<'_> {
         command
     }
 
-    /// Runs Godot in a window in `project` with `args` until the capture script saved `png`.
-    fn capture(&self, project: &Path, args: &[&str], png: &Path) -> Result<(), String> {
+    /// Runs `command` (from [`Run::godot_in`]) in a window with `args` until the capture script
+    /// saved `png`.
+    fn capture(&self, mut command: Command, args: &[&str], png: &Path) -> Result<(), String> {
         if png.exists() {
             fs::remove_file(png).map_err(|e| format!("cannot remove {}: {e}", png.display()))?;
         }
-        let mut command = self.godot_in(project);
         command
             .args(["--rendering-driver", "opengl3", "--audio-driver", "Dummy"])
             .args(args)
             .arg("--")
             .arg(format!("--screenshot={}", png.display()));
-        crate::say(format!("capturing {}", png.display()));
-        let output = godot::output_with_timeout(command, CAPTURE_TIMEOUT)?;
-        let log = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        say(format!("capturing {}", png.display()));
+        let output = output_with_timeout(command, CAPTURE_TIMEOUT)?;
+        let log = output_text(&output);
         print!("{log}");
         if !output.status.success() || !png.is_file() {
             return Err(format!(
@@ -275,19 +314,49 @@ impl Run<'_> {
     }
 }
 
-fn fresh_dir(dir: &Path) -> Result<(), String> {
-    if dir.exists() {
-        fs::remove_dir_all(dir).map_err(|e| format!("cannot remove {}: {e}", dir.display()))?;
+/// `godot` (a Godot command), changed so that the Godot it starts can start itself again: when
+/// it runs through the fetched tree's dynamic loader (`<loader> --library-path <dirs> <godot>`),
+/// the editor would start the game with the loader and Godot's arguments, which fails. Then it
+/// runs Godot directly, in a private mount namespace where the fetched loader is bound over the
+/// host's (the path Godot's binary names), with the library path in `LD_LIBRARY_PATH`, which its
+/// children inherit. Any other command is returned as it is.
+fn runnable_as_its_own_executable(godot: Command) -> Command {
+    let program = Path::new(godot.get_program());
+    let loader_name = program.file_name().unwrap_or_default().to_string_lossy();
+    let args: Vec<&std::ffi::OsStr> = godot.get_args().collect();
+    let [flag, library_path, binary, rest @ ..] = args.as_slice() else {
+        return godot;
+    };
+    if !loader_name.starts_with("ld-linux") || *flag != "--library-path" {
+        return godot;
     }
-    fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))
+    let script = "for dir in /lib64 /lib; do \
+                      if [ -e \"$dir/$2\" ]; then mount --bind \"$1\" \"$dir/$2\" && break; fi; \
+                  done && LD_LIBRARY_PATH=\"$3\" && export LD_LIBRARY_PATH && shift 3 && exec \"$@\"";
+    let mut command = Command::new("unshare");
+    if !debian::is_root() {
+        command.arg("--map-root-user");
+    }
+    command
+        .args(["--mount", "sh", "-c", script, "sh"])
+        .arg(program)
+        .arg(loader_name.as_ref())
+        .arg(library_path)
+        .arg(binary)
+        .args(rest);
+    for (key, value) in godot.get_envs() {
+        match value {
+            Some(value) => command.env(key, value),
+            None => command.env_remove(key),
+        };
+    }
+    if let Some(dir) = godot.get_current_dir() {
+        command.current_dir(dir);
+    }
+    command
 }
 
-fn copy(from: &Path, to: &Path) -> Result<(), String> {
-    fs::copy(from, to)
-        .map(|_| ())
-        .map_err(|e| format!("cannot copy {} to {}: {e}", from.display(), to.display()))
-}
-
-fn write(path: &Path, text: &str) -> Result<(), String> {
-    fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+fn fresh_dir(dir: &Path) -> Result<(), String> {
+    remove_dir(dir)?;
+    create_dir(dir)
 }

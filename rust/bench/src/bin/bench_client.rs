@@ -4,10 +4,10 @@
 //! the addon is measured against. The GDScript contenders (`bench/godot/bench.gd`) run the same
 //! scenarios with the same options and print the same `RESULT` lines.
 //!
-//! Options: `--scenario=small|large|latency|connect|idle|scale|slow`, `--url=ws://...`,
+//! Options: `--scenario=small|large|latency|connect|idle|scale|slow|crowd`, `--url=ws://...`,
 //! `--ca=PEM` (trusted certificate for `wss://`, checked against the name `localhost`), and the
 //! scenario's counts (`--count`, `--size`, `--inflight`, `--connections`, `--frames`,
-//! `--seconds`, `--poll-ms`, `--limit`).
+//! `--seconds`, `--every`, `--poll-ms`, `--limit`).
 
 use std::fs;
 use std::io::{self, Read, Write};
@@ -349,6 +349,57 @@ fn scale<P: Peer>(setup: &Setup, options: &Options) {
     ]);
 }
 
+/// `connections` connections in one process (10,000 in the benchmark), each echoing a message
+/// every `every` frames, staggered so every frame carries the same share: the whole process's
+/// resident memory, the time to poll all of them once per frame, and its threads, also compared
+/// with the count once the first 10 were open.
+fn crowd<P: Peer>(setup: &Setup, options: &Options) {
+    let connections = options.number("connections", 100);
+    let frames = options.number("seconds", 1) * 60;
+    let every = options.number("every", 6).max(1);
+    let open_file_limit = rust_websocket_bench::raise_open_file_limit();
+    let message = payload(16, true);
+    let mut peers: Vec<P> = (0..connections.min(10)).map(|_| P::open(setup)).collect();
+    let threads_with_ten = process_status("Threads");
+    peers.extend((peers.len()..connections).map(|_| P::open(setup)));
+    let (mut sent, mut received) = (0, 0);
+    let mut samples = Vec::with_capacity(frames);
+    let mut frame_end = Instant::now();
+    for frame in 0..frames {
+        let started = Instant::now();
+        for (index, peer) in peers.iter_mut().enumerate() {
+            peer.receive(&mut |_| received += 1);
+            if (frame + index) % every == 0 {
+                peer.send(message.clone());
+                sent += 1;
+            }
+        }
+        samples.push(started.elapsed().as_secs_f64() * 1e6);
+        frame_end += FRAME;
+        thread::sleep(frame_end.saturating_duration_since(Instant::now()));
+    }
+    let rss = process_status("VmRSS");
+    let threads = process_status("Threads");
+    let deadline = Instant::now() + DRAIN_TIMEOUT;
+    while received < sent && Instant::now() < deadline {
+        for peer in &mut peers {
+            peer.receive(&mut |_| received += 1);
+        }
+    }
+    report(&[
+        ("rss_mib", &format!("{:.1}", rss as f64 / 1024.0)),
+        (
+            "us_per_frame",
+            &format!("{:.1}", percentile(&mut samples, 0.5)),
+        ),
+        ("threads", &threads),
+        ("threads_beyond_ten", &(threads - threads_with_ten)),
+        ("lost", &(sent - received)),
+        ("messages", &sent),
+        ("open_file_limit", &open_file_limit),
+    ]);
+}
+
 /// The server pushes messages while the consumer looks only every `poll-ms` milliseconds.
 fn slow_consumer<P: Peer>(setup: &Setup, options: &Options) {
     let count = options.number("count", 100);
@@ -387,6 +438,7 @@ fn run<P: Peer>(scenario: &str, setup: &Setup, options: &Options) {
         "idle" => idle::<P>(setup, options),
         "scale" => scale::<P>(setup, options),
         "slow" => slow_consumer::<P>(setup, options),
+        "crowd" => crowd::<P>(setup, options),
         other => {
             eprintln!("unknown scenario {other}");
             std::process::exit(2);

@@ -3,7 +3,9 @@
 
 #![allow(dead_code)] // Each test file uses a different part of this module.
 
+pub mod certificates;
 pub mod net;
+pub mod socks;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -21,6 +23,19 @@ use tungstenite::{Message, WebSocket};
 
 /// How long any single wait in a test may take before the test fails.
 pub const WATCHDOG: Duration = Duration::from_secs(20);
+/// How many times longer the waits of [`poll_until`] and [`receive`] may take when the tests run
+/// under a user-mode emulator (qemu-user; `RUST_WEBSOCKET_TEST_EMULATOR` names it), where code
+/// runs many times slower: moving a 20 MB message there takes longer than [`WATCHDOG`].
+const EMULATED_WATCHDOG_FACTOR: u32 = 10;
+
+/// [`WATCHDOG`], or [`EMULATED_WATCHDOG_FACTOR`] times it under an emulator.
+fn watchdog() -> Duration {
+    if std::env::var_os("RUST_WEBSOCKET_TEST_EMULATOR").is_some() {
+        WATCHDOG * EMULATED_WATCHDOG_FACTOR
+    } else {
+        WATCHDOG
+    }
+}
 
 /// Starts a server on 127.0.0.1 that runs `session` for each accepted WebSocket connection,
 /// on its own thread. `select_protocol` picks the sub-protocol to answer from the offered list.
@@ -130,9 +145,10 @@ pub fn connect(addr: SocketAddr, path: &str) -> Client {
 }
 
 /// Polls until an event matching `wanted` arrives and returns every event seen on the way.
-/// Panics after [`WATCHDOG`].
+/// Panics after [`watchdog()`].
 pub fn poll_until(client: &mut Client, wanted: impl Fn(&Event) -> bool) -> Vec<Event> {
     let started = Instant::now();
+    let watchdog = watchdog();
     let mut seen = Vec::new();
     loop {
         while let Some(event) = client.poll_event() {
@@ -143,8 +159,8 @@ pub fn poll_until(client: &mut Client, wanted: impl Fn(&Event) -> bool) -> Vec<E
             }
         }
         assert!(
-            started.elapsed() < WATCHDOG,
-            "watchdog: no matching event within {WATCHDOG:?}; saw {seen:?}"
+            started.elapsed() < watchdog,
+            "watchdog: no matching event within {watchdog:?}; saw {seen:?}"
         );
         thread::sleep(Duration::from_millis(1));
     }
@@ -185,6 +201,7 @@ pub fn open(client: &mut Client) {
 /// Polls until `count` messages are queued and returns them in order.
 pub fn receive(client: &mut Client, count: usize) -> Vec<rust_websocket_engine::Message> {
     let started = Instant::now();
+    let watchdog = watchdog();
     let mut messages = Vec::new();
     while messages.len() < count {
         while client.poll_event().is_some() {}
@@ -192,8 +209,8 @@ pub fn receive(client: &mut Client, count: usize) -> Vec<rust_websocket_engine::
             messages.push(message);
         }
         assert!(
-            started.elapsed() < WATCHDOG,
-            "watchdog: got {} of {count} messages",
+            started.elapsed() < watchdog,
+            "watchdog: got {} of {count} messages within {watchdog:?}",
             messages.len()
         );
         thread::sleep(Duration::from_millis(1));
@@ -237,15 +254,40 @@ pub fn self_signed_server_config(name: &str) -> (ServerConfig, CertificateDer<'s
         .unwrap()
         .self_signed(&key)
         .unwrap();
-    let config =
-        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![certificate.der().clone()],
-                PrivateKeyDer::Pkcs8(key.serialize_der().into()),
-            )
-            .unwrap();
+    let config = server_config(
+        rustls::DEFAULT_VERSIONS,
+        vec![certificate.der().clone()],
+        PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+    );
     (config, certificate.der().clone())
+}
+
+/// A server configuration speaking `versions` (e.g. [`rustls::DEFAULT_VERSIONS`]) that presents
+/// `chain` (the server's certificate first) with its `key`.
+pub fn server_config(
+    versions: &[&'static rustls::SupportedProtocolVersion],
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> ServerConfig {
+    ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_protocol_versions(versions)
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap()
+}
+
+/// A TLS WebSocket server on 127.0.0.1 with `config` that sends back every text or binary
+/// message.
+pub fn tls_echo_server(config: ServerConfig) -> SocketAddr {
+    serve_tls(config, |tls| {
+        let Ok(mut socket) = tungstenite::accept(tls) else {
+            return;
+        };
+        while let Ok(message) = socket.read() {
+            if (message.is_text() || message.is_binary()) && socket.send(message).is_err() {
+                return;
+            }
+        }
+    })
 }

@@ -3,10 +3,10 @@
 
 use std::io::{self, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex};
 use std::thread;
 
+use socket2::{Domain, Protocol, Socket, Type};
 use tungstenite::Message;
 
 use super::read_request_head;
@@ -117,18 +117,68 @@ fn relay(client: TcpStream, server: TcpStream) {
     let _ = upstream.join();
 }
 
+/// A port on 127.0.0.1 that refuses connections for as long as this value lives: a socket is
+/// bound to it but never listens. Unlike a port that was free a moment ago, no other test or
+/// process can take it in between, so the refusal does not depend on the machine being quiet.
+pub struct RefusingPort {
+    pub addr: SocketAddr,
+    reserved: Socket,
+}
+
+impl RefusingPort {
+    pub fn new() -> Self {
+        Self::bound(false)
+    }
+
+    /// A refusing port that a program setting `SO_REUSEADDR` can still listen on (Linux lets
+    /// sockets that all set it share a port while none of them listens): a port for a program
+    /// that cannot listen on port 0 and say which port it got, that no one else takes meanwhile.
+    pub fn for_a_program_to_listen_on() -> Self {
+        Self::bound(true)
+    }
+
+    fn bound(reuse_address: bool) -> Self {
+        let socket =
+            Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).expect("a TCP socket");
+        socket
+            .set_reuse_address(reuse_address)
+            .expect("setting SO_REUSEADDR");
+        socket
+            .bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
+            .expect("binding 127.0.0.1:0");
+        let addr = socket
+            .local_addr()
+            .ok()
+            .and_then(|addr| addr.as_socket())
+            .expect("a bound address");
+        Self {
+            addr,
+            reserved: socket,
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Starts listening on the port: from now on connections to it are accepted.
+    pub fn listen(self) -> TcpListener {
+        self.reserved
+            .listen(128)
+            .expect("listening on a bound port");
+        TcpListener::from(self.reserved)
+    }
+}
+
 /// A listener on `addr` (port 0: any) that never answers new connections: its accept queue is
-/// made full, so further SYNs are dropped (with Linux's default `tcp_abort_on_overflow = 0`)
-/// and connects to it hang. Keep the returned values alive as long as it must stay silent.
+/// made full, so further SYNs are dropped (with Linux's default `tcp_abort_on_overflow = 0`;
+/// Wine keeps Linux's behaviour) and connects to it hang. Keep the returned values alive as long
+/// as it must stay silent. Real Windows refuses a connection to a full backlog instead.
 pub fn unanswered_listener(addr: SocketAddr) -> io::Result<(TcpListener, TcpStream)> {
-    extern "C" {
-        fn listen(fd: i32, backlog: i32) -> i32;
-    }
-    let listener = TcpListener::bind(addr)?;
-    // SAFETY: `listen` on a valid, owned listening socket only changes its backlog.
-    if unsafe { listen(listener.as_raw_fd(), 0) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.bind(&addr.into())?;
+    socket.listen(0)?;
+    let listener = TcpListener::from(socket);
     // A backlog of 0 holds one connection; this one fills it and is never accepted.
     let filler = TcpStream::connect(listener.local_addr()?)?;
     Ok((listener, filler))

@@ -1,0 +1,246 @@
+//! The connection's timeouts and close handshake against real sockets, with a clock the test
+//! moves: the connection only knows the time it is handed, so no test here waits for a timeout.
+
+use std::net::TcpListener;
+use std::sync::mpsc;
+use std::thread;
+
+use mio::{Events, Poll};
+
+use super::*;
+
+/// Longest real wait for the sockets to do their part (a hang fails instead of blocking).
+const WATCHDOG: Duration = Duration::from_secs(20);
+/// Just under a timeout: nothing may happen yet.
+const JUST_BEFORE: Duration = Duration::from_millis(1);
+
+/// One connection driven by the test on its own poller.
+struct Driven {
+    poll: Poll,
+    events: Events,
+    connection: Connection,
+    link: Arc<Link>,
+    /// The time the connection is told; it stands still until the test moves it.
+    now: Instant,
+    /// What the connection told the game so far.
+    incoming: VecDeque<Incoming>,
+}
+
+impl Driven {
+    /// Starts connecting to `server` with `config`.
+    fn connect(server: SocketAddr, config: Config) -> Self {
+        let poll = Poll::new().unwrap();
+        let link = Arc::new(Link::default());
+        let request = ConnectRequest::new(&format!("ws://{server}/")).unwrap();
+        let mut connection = Connection::new(request, config, Arc::clone(&link));
+        let now = Instant::now();
+        let resolve = connection.start(poll.registry(), 0, now);
+        assert_eq!(resolve, None, "an IP address needs no resolver");
+        Self {
+            poll,
+            events: Events::with_capacity(16),
+            connection,
+            link,
+            now,
+            incoming: VecDeque::new(),
+        }
+    }
+
+    /// Drives the connection as its socket becomes ready, the clock standing still, until
+    /// `done` holds.
+    fn drive_until(&mut self, what: &str, done: impl Fn(&Self) -> bool) {
+        let started = Instant::now();
+        while !done(self) {
+            assert!(started.elapsed() < WATCHDOG, "watchdog: {what}");
+            self.poll
+                .poll(&mut self.events, Some(Duration::from_millis(10)))
+                .unwrap();
+            self.connection.drive(self.poll.registry(), self.now);
+            self.link.drain_into(&mut self.incoming);
+        }
+    }
+
+    fn open(&mut self) {
+        self.drive_until("the connection opens", |driven| {
+            driven
+                .incoming
+                .iter()
+                .any(|incoming| matches!(incoming, Incoming::Opened { .. }))
+        });
+    }
+
+    /// Moves the clock to `at` and lets the connection act on its timers.
+    fn advance_to(&mut self, at: Instant) {
+        self.now = at;
+        self.connection.handle_timeout(self.poll.registry(), at);
+        self.link.drain_into(&mut self.incoming);
+    }
+
+    /// How the connection ended, if it did.
+    fn ending(&self) -> Option<&Incoming> {
+        self.incoming
+            .iter()
+            .find(|incoming| matches!(incoming, Incoming::Closed { .. } | Incoming::Failed(_)))
+    }
+
+    /// The game asks to close with code 1000, and the close frame is written.
+    fn close(&mut self) {
+        self.link.post(Outbound::Close {
+            code: 1000,
+            reason: String::new(),
+        });
+        self.drive_until("our close frame is sent", |driven| {
+            driven.connection.close.sent().is_some()
+        });
+    }
+}
+
+/// A WebSocket server that completes the upgrade, then runs `then` on the socket; the socket
+/// stays open until the returned sender is dropped.
+fn server(
+    then: impl FnOnce(&mut tungstenite::WebSocket<std::net::TcpStream>) + Send + 'static,
+) -> (SocketAddr, mpsc::Sender<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (hold, held) = mpsc::channel::<()>();
+    thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut socket = tungstenite::accept(stream).unwrap();
+        then(&mut socket);
+        let _ = held.recv();
+    });
+    (addr, hold)
+}
+
+#[test]
+fn a_silent_server_fails_the_upgrade_when_the_handshake_timeout_passes() {
+    // The listener never accepts: TCP connects (the backlog takes it), no answer ever comes.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let server = listener.local_addr().unwrap();
+    let timeout = Duration::from_secs(10);
+    let mut driven = Driven::connect(server, Config::default().with_handshake_timeout(timeout));
+    let started = driven.now;
+    driven.drive_until("the upgrade request is on its way", |driven| {
+        matches!(driven.connection.phase, Phase::Upgrading { .. })
+    });
+
+    driven.advance_to(started + timeout - JUST_BEFORE);
+    assert!(driven.ending().is_none(), "{:?}", driven.incoming);
+
+    driven.advance_to(started + timeout);
+    let Some(Incoming::Failed(error)) = driven.ending() else {
+        panic!("not failed: {:?}", driven.incoming);
+    };
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "connection to 127.0.0.1:{} was not open after 10.0 s (handshake timeout, during \
+             the HTTP upgrade)",
+            server.port()
+        )
+    );
+    assert!(driven.connection.is_finished());
+}
+
+#[test]
+fn a_server_that_never_answers_our_close_fails_it_when_the_close_timeout_passes() {
+    let (server, _hold) = server(|_| {});
+    let timeout = Duration::from_secs(5);
+    let mut driven = Driven::connect(server, Config::default().with_close_timeout(timeout));
+    driven.open();
+    let closed_at = driven.now;
+    driven.close();
+
+    driven.advance_to(closed_at + timeout - JUST_BEFORE);
+    assert!(driven.ending().is_none(), "{:?}", driven.incoming);
+
+    driven.advance_to(closed_at + timeout);
+    let Some(Incoming::Closed {
+        clean,
+        code,
+        error: Some(error),
+        ..
+    }) = driven.ending()
+    else {
+        panic!("not closed with an error: {:?}", driven.incoming);
+    };
+    assert!(!clean);
+    assert_eq!(*code, Some(1000), "the code of our close frame");
+    assert_eq!(
+        error.to_string(),
+        "server did not finish the close handshake within 5.0 s (close timeout)"
+    );
+}
+
+#[test]
+fn a_close_handshake_whose_tcp_close_never_comes_is_still_clean_at_the_close_timeout() {
+    // The server answers our close frame but keeps the TCP connection open.
+    let (server, _hold) = server(|socket| {
+        while !matches!(socket.read(), Ok(tungstenite::Message::Close(_)) | Err(_)) {}
+        let _ = socket.flush();
+    });
+    let timeout = Duration::from_secs(5);
+    let mut driven = Driven::connect(server, Config::default().with_close_timeout(timeout));
+    driven.open();
+    let closed_at = driven.now;
+    driven.close();
+    driven.drive_until("the server's close frame arrives", |driven| {
+        driven.connection.close.is_exchanged()
+    });
+    assert!(driven.ending().is_none(), "{:?}", driven.incoming);
+
+    driven.advance_to(closed_at + timeout);
+    let Some(Incoming::Closed {
+        clean,
+        code,
+        reason,
+        error,
+    }) = driven.ending()
+    else {
+        panic!("not closed: {:?}", driven.incoming);
+    };
+    assert!(clean);
+    assert_eq!(*code, Some(1000), "the code of the server's close frame");
+    assert_eq!(reason, "");
+    assert!(error.is_none(), "{error:?}");
+}
+
+#[test]
+fn a_server_that_stops_answering_pings_is_dropped_when_the_heartbeat_timeout_passes() {
+    // The server never reads again, so no pong comes back, and it sends nothing.
+    let (server, _hold) = server(|_| {});
+    let interval = Duration::from_secs(1);
+    let timeout = Duration::from_secs(2);
+    let config = Config::default()
+        .with_heartbeat_interval(interval)
+        .with_heartbeat_timeout(timeout);
+    let mut driven = Driven::connect(server, config);
+    driven.open();
+    let opened_at = driven.now;
+
+    let sent_before = driven.connection.statistics.wire_bytes_sent;
+    driven.advance_to(opened_at + interval);
+    assert!(
+        driven.connection.statistics.wire_bytes_sent > sent_before,
+        "a ping went out"
+    );
+    driven.advance_to(opened_at + interval + timeout - JUST_BEFORE);
+    assert!(driven.ending().is_none(), "{:?}", driven.incoming);
+
+    driven.advance_to(opened_at + interval + timeout);
+    let Some(Incoming::Closed {
+        clean,
+        code,
+        error: Some(error),
+        ..
+    }) = driven.ending()
+    else {
+        panic!("not dropped: {:?}", driven.incoming);
+    };
+    assert!(!clean);
+    assert_eq!(*code, None, "dropped without a close frame");
+    assert_eq!(
+        error.to_string(),
+        "connection lost: the server sent nothing for 2.0 s after a ping (heartbeat timeout)"
+    );
+}

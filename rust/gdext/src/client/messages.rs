@@ -1,0 +1,148 @@
+//! Sending and taking messages: text, binary, Variants, and many at once.
+
+use godot::global::Error as GodotError;
+use godot::prelude::*;
+use rust_websocket_engine::{Error, Message};
+
+use super::settings::message_to_variant;
+use super::RustWebSocketClient;
+
+#[godot_api(secondary)]
+impl RustWebSocketClient {
+    /// Sends a text message. Returns [constant ERR_UNCONFIGURED] and queues nothing unless the
+    /// connection is open (also while reconnecting: [method get_last_error] says so).
+    #[func]
+    fn send_text(&mut self, message: GString) -> GodotError {
+        self.send_message(Message::from(message.to_string()))
+    }
+
+    /// Sends [param message] as a binary message, or as text with
+    /// [constant WRITE_MODE_TEXT] (then it must be UTF-8, else [constant ERR_INVALID_DATA]).
+    /// Another [param write_mode] returns [constant ERR_INVALID_PARAMETER].
+    #[func]
+    fn send(
+        &mut self,
+        message: PackedByteArray,
+        #[opt(default = 1)] write_mode: i32,
+    ) -> GodotError {
+        if write_mode != Self::WRITE_MODE_TEXT && write_mode != Self::WRITE_MODE_BINARY {
+            return self.refuse_call(
+                GodotError::ERR_INVALID_PARAMETER,
+                format!(
+                    "send() takes WRITE_MODE_TEXT (0) or WRITE_MODE_BINARY (1) as write_mode, \
+                     not {write_mode}"
+                ),
+            );
+        }
+        let bytes = message.to_vec();
+        if write_mode == Self::WRITE_MODE_TEXT {
+            return match String::from_utf8(bytes) {
+                Ok(text) => self.send_message(Message::from(text)),
+                Err(_) => self.refuse_call(
+                    GodotError::ERR_INVALID_DATA,
+                    "send() in WRITE_MODE_TEXT needs UTF-8 data".into(),
+                ),
+            };
+        }
+        self.send_message(Message::from(bytes))
+    }
+
+    /// Sends [param buffer] as one binary message, an empty one included (the
+    /// [method PacketPeer.put_packet] this replaces returned [constant OK] for an empty buffer
+    /// and sent nothing). Returns [constant ERR_UNCONFIGURED] and queues nothing unless the
+    /// connection is open, with [method get_last_error] saying why.
+    #[func]
+    fn put_packet(&mut self, buffer: PackedByteArray) -> GodotError {
+        self.send_message(Message::from(buffer.to_vec()))
+    }
+
+    /// Sends [param value] encoded as [method @GlobalScope.var_to_bytes] does (with
+    /// [param full_objects], as [method @GlobalScope.var_to_bytes_with_objects]), as one binary
+    /// message that [method PacketPeer.get_var] decodes, of any size (the
+    /// [method PacketPeer.put_var] this replaces refused values over
+    /// [member PacketPeer.encode_buffer_max_size] without a word).
+    #[func]
+    fn put_var(
+        &mut self,
+        value: Variant,
+        #[opt(default = false)] full_objects: bool,
+    ) -> GodotError {
+        let encoded = if full_objects {
+            godot::global::var_to_bytes_with_objects(&value)
+        } else {
+            godot::global::var_to_bytes(&value)
+        };
+        if encoded.is_empty() {
+            let kind = godot::global::type_string(value.get_type().ord().into());
+            return self.refuse_call(
+                GodotError::ERR_INVALID_DATA,
+                format!("put_var() cannot encode a value of type {kind}"),
+            );
+        }
+        self.send_message(Message::from(encoded.to_vec()))
+    }
+
+    /// Takes every queued message at once, oldest first: a [String] for a text message, a
+    /// [PackedByteArray] for a binary one (and for a text holding U+0000, which a [String]
+    /// cannot hold; [method PacketPeer.get_packet] and [method was_string_packet] tell them
+    /// apart). One call instead of a [method get_packet] per message
+    /// when many arrive per frame.
+    #[func]
+    fn take_messages(&mut self) -> VarArray {
+        let mut messages = VarArray::new();
+        while let Some(message) =
+            self.guarded("take_messages", None, |this| this.client.take_message())
+        {
+            messages.push(&message_to_variant(&message));
+        }
+        messages
+    }
+
+    /// Sends every element of [param messages] in order: a [String] as a text message, a
+    /// [PackedByteArray] as a binary one. One call instead of one per message. Stops at the first
+    /// message it cannot send and returns that error ([constant ERR_INVALID_PARAMETER] for an
+    /// element of another type), with the messages before it sent.
+    #[func]
+    fn send_messages(&mut self, messages: VarArray) -> GodotError {
+        for element in messages.iter_shared() {
+            let message = match element.get_type() {
+                VariantType::STRING => Message::from(element.to::<GString>().to_string()),
+                VariantType::PACKED_BYTE_ARRAY => {
+                    Message::from(element.to::<PackedByteArray>().to_vec())
+                }
+                other => {
+                    return self.refuse_call(
+                        GodotError::ERR_INVALID_PARAMETER,
+                        format!(
+                            "send_messages() takes Strings and PackedByteArrays, not {other:?}"
+                        ),
+                    );
+                }
+            };
+            let sent = self.send_message(message);
+            if sent != GodotError::OK {
+                return sent;
+            }
+        }
+        GodotError::OK
+    }
+}
+
+impl RustWebSocketClient {
+    /// Sends one message for every sending entry point.
+    pub(super) fn send_message(&mut self, message: Message) -> GodotError {
+        if self.multiplayer && self.peer_id == 0 {
+            return self.refuse_call(
+                GodotError::ERR_UNCONFIGURED,
+                "not connected to the multiplayer server yet".into(),
+            );
+        }
+        self.debugger.sending(&message, &self.client);
+        match self.guarded("send", Err(Error::NotOpen), |this| {
+            this.client.send(message)
+        }) {
+            Ok(()) => GodotError::OK,
+            Err(error) => self.refuse(error),
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! The [`IMultiplayerPeerExtension`] implementation: with `gd_mp_api = true`, the client is the
+//! `MultiplayerPeer` of a game joining a Godot `WebSocketMultiplayerPeer` server, and
+//! `PacketPeer`'s calls read and send its messages.
+
+use godot::classes::multiplayer_peer::{ConnectionStatus, TransferMode};
+use godot::classes::IMultiplayerPeerExtension;
+use godot::global::Error as GodotError;
+use godot::prelude::*;
+use godot_core::meta::RawPtr;
+use rust_websocket_engine::multiplayer::SERVER_PEER_ID;
+use rust_websocket_engine::{Message, ReadyState};
+
+use super::RustWebSocketClient;
+
+#[godot_api]
+impl IMultiplayerPeerExtension for RustWebSocketClient {
+    /// Emits the signals for everything that happened since the last call. Never blocks.
+    ///
+    /// Takes `Gd<Self>` instead of `&mut self`, so no borrow of the object is held while a signal
+    /// handler runs: a handler may call any method, or drop the last reference to the client.
+    #[func(gd_self)]
+    fn poll(this: Gd<Self>) {
+        Self::emit_events(this);
+    }
+
+    /// Required by the trait, but never called: the `gd_self` method above, registered first
+    /// under the same name, answers Godot's `_poll`.
+    fn poll(&mut self) {}
+
+    unsafe fn get_packet_rawptr(
+        &mut self,
+        r_buffer: RawPtr<*mut RawPtr<*const u8>>,
+        r_buffer_size: RawPtr<*mut i32>,
+    ) -> GodotError {
+        self.current_packet = self.guarded("get_packet", None, |this| this.client.take_message());
+        let Some(message) = &self.current_packet else {
+            return GodotError::ERR_UNAVAILABLE;
+        };
+        let Ok(len) = i32::try_from(message.len()) else {
+            return GodotError::ERR_OUT_OF_MEMORY;
+        };
+        // SAFETY: Godot passes valid out-pointers; the buffer stays alive in `current_packet`
+        // until the next call, which is as long as Godot reads it.
+        unsafe {
+            *r_buffer.ptr() = RawPtr::new(message.as_bytes().as_ptr());
+            *r_buffer_size.ptr() = len;
+        }
+        GodotError::OK
+    }
+
+    unsafe fn put_packet_rawptr(
+        &mut self,
+        p_buffer: RawPtr<*const u8>,
+        p_buffer_size: i32,
+    ) -> GodotError {
+        let len = usize::try_from(p_buffer_size).unwrap_or(0);
+        let data = if len == 0 {
+            Vec::new()
+        } else {
+            // SAFETY: Godot passes a buffer of `p_buffer_size` bytes, valid for this call.
+            unsafe { std::slice::from_raw_parts(p_buffer.ptr(), len) }.to_vec()
+        };
+        self.send_message(Message::from(data))
+    }
+
+    fn get_available_packet_count(&self) -> i32 {
+        i32::try_from(self.client.queued_message_count()).unwrap_or(i32::MAX)
+    }
+
+    fn get_max_packet_size(&self) -> i32 {
+        i32::try_from(self.max_message_size).unwrap_or(i32::MAX)
+    }
+
+    fn get_packet_channel(&self) -> i32 {
+        0
+    }
+
+    fn get_packet_mode(&self) -> TransferMode {
+        TransferMode::RELIABLE
+    }
+
+    fn set_transfer_channel(&mut self, channel: i32) {
+        self.transfer_channel = channel;
+    }
+
+    fn get_transfer_channel(&self) -> i32 {
+        self.transfer_channel
+    }
+
+    fn set_transfer_mode(&mut self, mode: TransferMode) {
+        self.transfer_mode = mode;
+    }
+
+    fn get_transfer_mode(&self) -> TransferMode {
+        self.transfer_mode
+    }
+
+    fn set_target_peer(&mut self, _peer: i32) {}
+
+    fn get_packet_peer(&self) -> i32 {
+        SERVER_PEER_ID
+    }
+
+    fn is_server(&self) -> bool {
+        false
+    }
+
+    /// [method MultiplayerPeer.close]: disconnects at once (the close handshake finishes in the
+    /// background); as a multiplayer peer, without [signal MultiplayerPeer.peer_disconnected].
+    fn close(&mut self) {
+        self.guarded("close", (), |this| {
+            this.disconnect_from_host(1000, GString::new());
+            this.peer_id = 0;
+        })
+    }
+
+    fn disconnect_peer(&mut self, peer: i32, _force: bool) {
+        if peer == SERVER_PEER_ID {
+            self.disconnect_from_host(1000, GString::new());
+        }
+    }
+
+    fn get_unique_id(&self) -> i32 {
+        self.peer_id
+    }
+
+    fn get_connection_status(&self) -> ConnectionStatus {
+        match (self.client.state(), self.multiplayer) {
+            (ReadyState::Connecting, _) => ConnectionStatus::CONNECTING,
+            (ReadyState::Open, false) => ConnectionStatus::CONNECTED,
+            (ReadyState::Closing | ReadyState::Closed, false) => ConnectionStatus::DISCONNECTED,
+            // A multiplayer peer is connected once the server assigned its id, and stays so
+            // through the close handshake: SceneMultiplayer stops polling a disconnected peer,
+            // and must still see peer_disconnected(1) when the close completes.
+            (ReadyState::Open | ReadyState::Closing, true) if self.peer_id != 0 => {
+                ConnectionStatus::CONNECTED
+            }
+            (ReadyState::Open, true) => ConnectionStatus::CONNECTING,
+            (ReadyState::Closing | ReadyState::Closed, true) => ConnectionStatus::DISCONNECTED,
+        }
+    }
+
+    /// Godot's WebSocketMultiplayerPeer server relays packets between its clients.
+    fn is_server_relay_supported(&self) -> bool {
+        true
+    }
+}

@@ -1,0 +1,116 @@
+//! The headless Godot suite (`tests/godot/`) against its real peers (Python `websockets`,
+//! Godot's own WebSocket server, an HTTP CONNECT proxy and a misbehaving raw-TCP server), its
+//! quit check (`lifecycle.rs`), and the sample project's scripted session (the demo).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::godot::{godot_counts, run_godot, Godot};
+use crate::process::{
+    add, copy_dir, python_venv, root, say, start_peer, Counts, PEER_REQUIREMENTS,
+};
+use crate::project::{import, install_addon, new_project, IMPORT_TIMEOUT};
+use crate::{certs, lifecycle};
+
+/// Longest the headless demo may take.
+const DEMO_TIMEOUT: Duration = Duration::from_secs(120);
+/// Longest the whole headless test suite may take.
+const SUITE_TIMEOUT: Duration = Duration::from_secs(900);
+
+/// Installs the addon into the sample project and plays its scripted headless session.
+pub fn run_demo(godot: &Godot, addon: &Path) -> Result<(), String> {
+    let project = root().join("godot-project");
+    install_addon(addon, &project)?;
+    // The demo's echo server speaks wss:// with this certificate, which the client trusts.
+    certs::write_demo_certificate(&project.join("certs"))?;
+    import(godot, &project)?;
+    run_godot(godot, &project, &[], DEMO_TIMEOUT)?;
+    say("chat session finished; now the multiplayer lobby (RPCs over RustWebSocketClient)");
+    run_godot(
+        godot,
+        &project,
+        &["res://multiplayer/lobby.tscn"],
+        DEMO_TIMEOUT,
+    )?;
+    say("demo finished");
+    Ok(())
+}
+
+/// Builds a fresh, imported project with the addon, the suites, their peers and certificates.
+/// Returns its folder.
+pub fn test_project(godot: &Godot, addon: &Path) -> Result<PathBuf, String> {
+    let project = new_project("test-project", "rust_websocket tests", addon)?;
+    for tests in ["godot", "peers", "multiplayer", "autobahn"] {
+        copy_dir(
+            &root().join("tests").join(tests),
+            &project.join("tests").join(tests),
+        )?;
+    }
+    certs::write_test_certificates(&project.join("tests/certs"))?;
+    import(godot, &project)?;
+    // godot_crypto.crt/.key: made by Godot's own Crypto, for the Python server to serve too.
+    let make_certificate = ["--script", "res://tests/godot/make_godot_certificate.gd"];
+    run_godot(godot, &project, &make_certificate, IMPORT_TIMEOUT)?;
+    Ok(project)
+}
+
+/// Starts the peers, runs the headless suite in `project` (see [`test_project`]), and returns
+/// (passed, failed) from its closing line.
+pub fn godot_suite(godot: &Godot, project: &Path, only: Option<&str>) -> Result<Counts, String> {
+    let certificates = project.join("tests/certs");
+    let python = python_venv(PEER_REQUIREMENTS)?;
+    let mut python_server = Command::new(&python);
+    python_server
+        .arg(root().join("tests/peers/py_server.py"))
+        .args(["--port", "0", "--tls-dir"])
+        .arg(&certificates);
+    let (_python_peer, python_port, python_lines) =
+        start_peer("Python websockets server", python_server)?;
+    // `TLS <name> <port>`: the Python server's wss:// listener for the identity <name>.
+    let python_tls: Vec<String> = python_lines
+        .iter()
+        .filter_map(|line| line.strip_prefix("TLS "))
+        .filter_map(|rest| rest.split_once(' '))
+        .map(|(name, port)| format!("{name}:{}", port.trim()))
+        .collect();
+    let mut godot_server = godot.headless(project);
+    godot_server.args([
+        "--script",
+        "res://tests/peers/godot_server.gd",
+        "--",
+        "--port=0",
+    ]);
+    let (_godot_peer, godot_port, _) = start_peer("Godot WebSocketPeer server", godot_server)?;
+    let mut proxy = Command::new(python_venv(PEER_REQUIREMENTS)?);
+    proxy.arg(root().join("tests/peers/connect_proxy.py"));
+    let (_proxy_peer, proxy_port, _) = start_peer("HTTP CONNECT proxy", proxy)?;
+    let mut misbehaving_server = Command::new(python);
+    misbehaving_server
+        .arg(root().join("tests/peers/misbehaving_server.py"))
+        .args(["--port", "0"]);
+    let (_misbehaving_peer, misbehaving_port, _) =
+        start_peer("misbehaving raw-TCP server", misbehaving_server)?;
+
+    let suite_args = [
+        "--script".to_owned(),
+        "res://tests/godot/run_tests.gd".to_owned(),
+        "--".to_owned(),
+        format!("--py-port={python_port}"),
+        format!("--godot-port={godot_port}"),
+        format!("--py-tls={}", python_tls.join(",")),
+        format!("--proxy-port={proxy_port}"),
+        format!("--misbehaving-port={misbehaving_port}"),
+    ];
+    let suite_args: Vec<String> = suite_args
+        .into_iter()
+        .chain(only.map(|text| format!("--only={text}")))
+        .collect();
+    let suite_args: Vec<&str> = suite_args.iter().map(String::as_str).collect();
+    let counts = godot_counts(godot, project, &suite_args, SUITE_TIMEOUT)?;
+    if !only.is_none_or(|text| lifecycle::QUIT_CHECK.contains(text)) {
+        return Ok(counts);
+    }
+    let quit_counts = lifecycle::quit_check(godot, project, python_port);
+    Ok(add(counts, quit_counts))
+}
