@@ -285,6 +285,12 @@ impl Connection {
         if self.deadline.is_none_or(|deadline| deadline > now) {
             return self.beat(now);
         }
+        // What the deadline waits for may have arrived while the I/O thread was busy with
+        // other connections, its readiness not handled yet: take it in before giving up.
+        self.drive(registry, now);
+        if self.deadline.is_none_or(|deadline| deadline > now) {
+            return;
+        }
         match self.phase {
             Phase::Resolving
             | Phase::Connecting(_)

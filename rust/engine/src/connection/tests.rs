@@ -244,3 +244,35 @@ fn a_server_that_stops_answering_pings_is_dropped_when_the_heartbeat_timeout_pas
         "connection lost: the server sent nothing for 2.0 s after a ping (heartbeat timeout)"
     );
 }
+
+#[test]
+fn a_tcp_close_that_arrived_before_the_close_timeout_was_handled_makes_a_clean_close() {
+    // The server closes first, takes our answer and closes TCP; the I/O thread, busy elsewhere,
+    // has not handled that readiness yet when the close timeout comes due.
+    let (go_on, server_may_go_on) = mpsc::channel();
+    let (gone, server_gone) = mpsc::channel();
+    let (server, _hold) = server(move |socket| {
+        let _ = socket.close(None);
+        let _ = server_may_go_on.recv();
+        while socket.read().is_ok() {}
+        let _ = socket.get_mut().shutdown(std::net::Shutdown::Both);
+        let _ = gone.send(());
+    });
+    let timeout = Duration::from_secs(5);
+    let mut driven = Driven::connect(server, Config::default().with_close_timeout(timeout));
+    driven.open();
+    driven.drive_until("the server's close frame arrives", |driven| {
+        driven.connection.close.received().is_some()
+    });
+    let requested_at = driven.now;
+    go_on.send(()).unwrap();
+    server_gone.recv_timeout(WATCHDOG).unwrap();
+    assert!(driven.ending().is_none(), "{:?}", driven.incoming);
+
+    driven.advance_to(requested_at + timeout);
+    let Some(Incoming::Closed { clean, error, .. }) = driven.ending() else {
+        panic!("not closed: {:?}", driven.incoming);
+    };
+    assert!(error.is_none(), "{error:?}");
+    assert!(clean);
+}
