@@ -72,3 +72,105 @@ func _check_multiplayer_peer(web: bool) -> void:
 	assert_eq(client.get_unique_id(), 0, "get_unique_id() after the close")
 	server.close()
 	note("%s client: joined as peer %d, exchanged packets, saw the server leave" % ["web" if web else "native", id])
+
+
+func test_multiplayer_packets_of_every_size_arrive_both_ways_native() -> void:
+	await _check_packet_sizes(false)
+
+
+func test_multiplayer_packets_of_every_size_arrive_both_ways_web() -> void:
+	await _check_packet_sizes(true)
+
+
+## Sizes the packet path must carry unchanged: one byte, one over 1 MiB, and one more byte.
+const PACKET_SIZES: Array[int] = [1, 1536 * 1024, 1]
+## Why an empty packet is refused in multiplayer mode.
+const EMPTY_PACKET_REFUSED := "an empty packet cannot go to a Godot multiplayer server: its WebSocketMultiplayerPeer drops empty packets with an error; send at least one byte"
+
+
+## put_packet() with gd_mp_api = true carries a one-byte packet and one over 1 MiB to Godot's own
+## WebSocketMultiplayerPeer server, in order, and the server's echo of each back, then put_var()
+## and get_var() both ways. An empty packet, which that server drops with an error, is refused
+## with a sentence. The server is used bare (no SceneMultiplayer), with
+## buffers large enough for the big packet.
+func _check_packet_sizes(web: bool) -> void:
+	web_path = web
+	var server := WebSocketMultiplayerPeer.new()
+	server.inbound_buffer_size = 4 << 20
+	server.outbound_buffer_size = 4 << 20
+	var port := closed_port()
+	if not assert_eq(error_string(server.create_server(port, "127.0.0.1")), error_string(OK), "create_server(%d)" % port):
+		return
+	var client := make_client()
+	var ws := watch(client)
+	assert_eq(client.connect_to_url("ws://127.0.0.1:%d/" % port, PackedStringArray(), true), OK, "connect_to_url(gd_mp_api = true)")
+	var connected := func() -> bool:
+		server.poll()
+		return client.get_connection_status() == MultiplayerPeer.CONNECTION_CONNECTED or ws.ended()
+	if not await wait_for(connected):
+		fail("not connected to the multiplayer server: %s, %s" % [ws.lifecycle(), client.get_last_error()])
+		server.close()
+		return
+	var sent: Array[PackedByteArray] = []
+	for size in PACKET_SIZES:
+		var packet := PackedByteArray()
+		packet.resize(size)
+		for index in range(0, size, 4093):
+			packet[index] = index % 251
+		sent.append(packet)
+	client.set_target_peer(1)
+	# Declared as MultiplayerPeer, put_packet() is Godot's own, which returns OK for an empty
+	# buffer and sends nothing (README, Web export); send() is this addon's on both paths.
+	var refused: Error = client.send(PackedByteArray())
+	assert_eq(error_string(refused), error_string(ERR_INVALID_PARAMETER), "send() of an empty packet")
+	assert_eq(client.get_last_error(), EMPTY_PACKET_REFUSED, "get_last_error() after the empty packet")
+	for packet in sent:
+		assert_eq(error_string(client.put_packet(packet)), error_string(OK), "put_packet() of %d bytes" % packet.size())
+	var at_server: Array[PackedByteArray] = []
+	var all_at_server := func() -> bool:
+		server.poll()
+		while server.get_available_packet_count() > 0:
+			at_server.append(server.get_packet())
+		return at_server.size() >= sent.size() or ws.ended()
+	assert_true(await wait_for(all_at_server), "the server must receive every packet (got %d of %d)" % [at_server.size(), sent.size()])
+	assert_eq(_sizes(at_server), PACKET_SIZES, "sizes of the packets the server received, in order")
+	assert_eq(at_server == sent, true, "the packets the server received are the ones sent, byte for byte")
+
+	var id := client.get_unique_id()
+	server.set_target_peer(id)
+	for packet in at_server:
+		server.put_packet(packet)
+	var back: Array[PackedByteArray] = []
+	var all_back := func() -> bool:
+		server.poll()
+		while client.get_available_packet_count() > 0:
+			back.append(client.get_packet())
+		return back.size() >= sent.size() or ws.ended()
+	assert_true(await wait_for(all_back), "the client must receive every echoed packet (got %d of %d)" % [back.size(), sent.size()])
+	assert_eq(_sizes(back), PACKET_SIZES, "sizes of the packets the client received, in order")
+	assert_eq(back == sent, true, "the packets the client received are the ones sent, byte for byte")
+
+	var value := {"name": "player", "position": Vector2(3, 4), "items": [1, 2, 3]}
+	assert_eq(error_string(client.put_var(value)), error_string(OK), "put_var() to the server")
+	var var_at_server := func() -> bool:
+		server.poll()
+		return server.get_available_packet_count() > 0 or ws.ended()
+	assert_true(await wait_for(var_at_server), "the server must receive the put_var() packet")
+	if server.get_available_packet_count() > 0:
+		assert_eq(server.get_var(), value, "get_var() on the server")
+	server.put_var(value)
+	var var_back := func() -> bool:
+		server.poll()
+		return client.get_available_packet_count() > 0 or ws.ended()
+	assert_true(await wait_for(var_back), "the client must receive the server's put_var() packet")
+	if client.get_available_packet_count() > 0:
+		assert_eq(client.get_var(), value, "get_var() on the client")
+	server.close()
+	note("%s client: packets of %s bytes and a Variant went both ways" % ["web" if web else "native", PACKET_SIZES])
+
+
+func _sizes(packets: Array[PackedByteArray]) -> Array[int]:
+	var sizes: Array[int] = []
+	for packet in packets:
+		sizes.append(packet.size())
+	return sizes

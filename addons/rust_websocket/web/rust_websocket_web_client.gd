@@ -562,6 +562,8 @@ func take_messages() -> Array:
 func _send(payload: PackedByteArray, is_text: bool) -> Error:
 	if _multiplayer and _peer_id == 0:
 		return _refuse(ERR_UNCONFIGURED, "not connected to the multiplayer server yet")
+	if _multiplayer and payload.is_empty():
+		return _refuse(ERR_INVALID_PARAMETER, "an empty packet cannot go to a Godot multiplayer server: its WebSocketMultiplayerPeer drops empty packets with an error; send at least one byte")
 	if _state != STATE_OPEN:
 		if _reconnect_at_ms != 0 or (_state == STATE_CONNECTING and _reconnect_attempt > 0):
 			return _refuse(ERR_UNCONFIGURED, "the connection is being re-established (auto-reconnect, attempt %d); nothing was sent: send again once it is open" % _reconnect_attempt)

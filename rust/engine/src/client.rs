@@ -299,8 +299,12 @@ impl Client {
     }
 
     /// Queues a message for sending. Fails with [`Error::NotOpen`] (and queues nothing) unless
-    /// the connection is open; with [`Error::Reconnecting`] while auto-reconnect connects again.
+    /// the connection is open; with [`Error::Reconnecting`] while auto-reconnect connects again;
+    /// with [`Error::EmptyMultiplayerPacket`] for an empty message in Godot's multiplayer protocol.
     pub fn send(&mut self, message: Message) -> Result<(), Error> {
+        if self.config.godot_multiplayer && message.is_empty() {
+            return Err(Error::EmptyMultiplayerPacket);
+        }
         match (&self.session, self.state) {
             (Some(session), ReadyState::Open) => {
                 session.post(Outbound::Message(message));

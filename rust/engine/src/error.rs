@@ -31,6 +31,9 @@ pub enum Error {
     NotOpen,
     /// Sending while auto-reconnect is connecting again (nothing is queued).
     Reconnecting { attempt: u32 },
+    /// Sending an empty message with [`Config::godot_multiplayer`](crate::Config): Godot's
+    /// `WebSocketMultiplayerPeer` drops empty packets with an error.
+    EmptyMultiplayerPacket,
     /// A close code that may not be sent (only 1000 and 3000–4999 may be).
     InvalidCloseCode { code: i64 },
     /// A close reason longer than the 123 bytes a close frame can carry.
@@ -167,6 +170,11 @@ impl fmt::Display for Error {
                 f,
                 "the connection is being re-established (auto-reconnect, attempt {attempt}); \
                  nothing was sent: send again once it is open"
+            ),
+            Error::EmptyMultiplayerPacket => write!(
+                f,
+                "an empty packet cannot go to a Godot multiplayer server: its \
+                 WebSocketMultiplayerPeer drops empty packets with an error; send at least one byte"
             ),
             Error::InvalidCloseCode { code } => write!(
                 f,

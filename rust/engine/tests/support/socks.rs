@@ -140,12 +140,17 @@ fn ensure_installed() {
     });
 }
 
-/// Whether the microsocks program runs (it prints its usage and exits for `-h`).
+/// Whether the microsocks program runs (it prints its usage and exits with 1 for `-h`).
 fn present() -> bool {
     Command::new(MICROSOCKS)
         .arg("-h")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-        .is_ok()
+        // Under qemu-user a missing program still starts and exits with 127, the shell's
+        // "command not found": qemu loses the error that posix_spawn reports.
+        .is_ok_and(|status| status.code() != Some(COMMAND_NOT_FOUND))
 }
+
+/// The exit code of a program that could not be found.
+const COMMAND_NOT_FOUND: i32 = 127;

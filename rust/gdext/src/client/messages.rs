@@ -50,7 +50,9 @@ impl RustWebSocketClient {
     /// Sends [param buffer] as one binary message, an empty one included (the
     /// [method PacketPeer.put_packet] this replaces returned [constant OK] for an empty buffer
     /// and sent nothing). Returns [constant ERR_UNCONFIGURED] and queues nothing unless the
-    /// connection is open, with [method get_last_error] saying why.
+    /// connection is open, with [method get_last_error] saying why; with [code]gd_mp_api[/code],
+    /// [constant ERR_INVALID_PARAMETER] for an empty buffer, which Godot's multiplayer server
+    /// would drop.
     #[func]
     fn put_packet(&mut self, buffer: PackedByteArray) -> GodotError {
         self.send_message(Message::from(buffer.to_vec()))
