@@ -645,10 +645,14 @@ impl Connection {
                             reason: reason.clone(),
                         });
                         self.set_deadline_after(self.config.close_timeout, now);
-                        // tungstenite answers the close itself; nothing more can be sent.
+                        // tungstenite answers the close itself, echoing its code (written
+                        // with the flush after reading); nothing more can be sent.
                         self.drop_outbound();
+                        self.close.receive(code, reason);
+                        self.close.send(code);
+                    } else {
+                        self.close.receive(code, reason);
                     }
-                    self.close.receive(code, reason);
                 }
                 Ok(Some(_)) => {}
                 Ok(None) => return Ok(()),

@@ -276,3 +276,37 @@ fn a_tcp_close_that_arrived_before_the_close_timeout_was_handled_makes_a_clean_c
     assert!(error.is_none(), "{error:?}");
     assert!(clean);
 }
+
+#[test]
+fn a_server_close_we_answered_whose_tcp_close_never_comes_is_still_clean_at_the_close_timeout() {
+    // The server closes first, reads our answer, and keeps the TCP connection open.
+    let (server, _hold) = server(|socket| {
+        let _ = socket.close(Some(tungstenite::protocol::CloseFrame {
+            code: tungstenite::protocol::frame::coding::CloseCode::Away,
+            reason: "bye".into(),
+        }));
+        while socket.read().is_ok() {}
+    });
+    let timeout = Duration::from_secs(5);
+    let mut driven = Driven::connect(server, Config::default().with_close_timeout(timeout));
+    driven.open();
+    driven.drive_until("the server's close frame arrives", |driven| {
+        driven.connection.close.received().is_some()
+    });
+    let requested_at = driven.now;
+
+    driven.advance_to(requested_at + timeout);
+    let Some(Incoming::Closed {
+        clean,
+        code,
+        reason,
+        error,
+    }) = driven.ending()
+    else {
+        panic!("not closed: {:?}", driven.incoming);
+    };
+    assert!(error.is_none(), "{error:?}");
+    assert!(clean);
+    assert_eq!(*code, Some(1001), "the code of the server's close frame");
+    assert_eq!(reason, "bye");
+}
