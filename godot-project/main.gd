@@ -1,12 +1,16 @@
-## The rust_websocket demo: a chat/echo client on RustWebSocketClient.
+## The rust_websocket demo: a chat/echo client, made the portable way
+## ([method RustWebSocket.create_client]): the native RustWebSocketClient where the extension is
+## loaded, the web client (RustWebSocketWebClient, on WebSocketPeer) where it is not, as in a web
+## export. The script names neither class, so it parses in both.
 ##
 ## With a window, type a URL (the local echo server by default), connect, and send messages.
 ## Run headless (`cargo xtask demo`), it plays a scripted session against its own echo server:
 ## text, binary, a 1 MiB message and a clean close, prints the transcript, and exits 0.
 ##
 ## When `cargo xtask demo` has generated certs/demo.crt and certs/demo.key, the echo server
-## speaks wss:// with that self-signed certificate, and the client trusts exactly it through
-## [member RustWebSocketClient.trusted_tls_certificate].
+## speaks wss:// with that self-signed certificate, and the native client trusts exactly it
+## through its trusted_tls_certificate. The web client stays on ws:// (a browser takes no TLS
+## settings from a page).
 extends Control
 
 const ECHO_PORT := 9080
@@ -16,7 +20,7 @@ const BIG_MESSAGE_BYTES := 1024 * 1024
 ## A headless session that is not over after this many seconds has failed.
 const SESSION_TIMEOUT_S := 30.0
 
-var socket := RustWebSocketClient.new()
+var socket: MultiplayerPeer = RustWebSocket.create_client()
 var _echo_server := EchoServer.new()
 var _script_step := 0
 var _big_message := PackedByteArray()
@@ -29,7 +33,7 @@ var _big_message := PackedByteArray()
 
 func _ready() -> void:
 	add_child(_echo_server)
-	var tls_options := _demo_tls()
+	var tls_options := _demo_tls() if not RustWebSocket.is_web_client(socket) else null
 	var err := _echo_server.listen(ECHO_PORT, tls_options)
 	if err != OK:
 		_say("could not start the local echo server on port %d (error %d)" % [ECHO_PORT, err])
@@ -71,8 +75,8 @@ func _demo_tls() -> TLSOptions:
 
 
 func _on_connect_pressed() -> void:
-	if socket.get_ready_state() == RustWebSocketClient.STATE_CLOSED:
-		var err := socket.connect_to_url(_url.text)
+	if socket.get_connection_status() == MultiplayerPeer.CONNECTION_DISCONNECTED:
+		var err: Error = socket.connect_to_url(_url.text)
 		if err == OK:
 			_say("connecting to %s" % _url.text)
 			_connect_button.text = "Disconnect"
@@ -94,11 +98,13 @@ func _on_send_pressed() -> void:
 
 func _on_connection_established(protocol: String) -> void:
 	_say("connected to %s:%d (protocol: \"%s\")" % [socket.get_connected_host(), socket.get_connected_port(), protocol])
-	if not socket.get_proxy_in_use().is_empty():
+	if RustWebSocket.is_web_client(socket):
+		_say("on the web client (no extension loaded, as in a web export)")
+	elif not socket.get_proxy_in_use().is_empty():
 		_say("through the HTTP proxy %s (set by proxy_url or HTTP_PROXY / HTTPS_PROXY)" % socket.get_proxy_in_use())
 	if not socket.get_tls_version().is_empty():
 		_say("encrypted with %s, %s; certificate trusted via trusted_tls_certificate" % [socket.get_tls_version(), socket.get_tls_cipher_suite()])
-	var extensions := socket.get_negotiated_extensions()
+	var extensions: String = socket.get_negotiated_extensions()
 	_say("compression: %s" % (extensions if not extensions.is_empty() else "none negotiated"))
 	_advance_script()
 
@@ -119,7 +125,7 @@ func _on_server_close_request(code: int, reason: String) -> void:
 
 func _on_connection_closed(was_clean_close: bool) -> void:
 	_say("closed (clean: %s, code %d)" % [was_clean_close, socket.get_close_code()])
-	var stats := socket.get_statistics()
+	var stats: Dictionary = socket.get_statistics()
 	var rtt := "%.2f ms" % (stats.round_trip_time * 1000.0) if stats.round_trip_time > 0.0 else "not measured (no pong yet)"
 	_say("sent %d messages, received %d (%d payload / %d wire bytes in), round trip %s" % [stats.messages_sent, stats.messages_received, stats.payload_bytes_received, stats.wire_bytes_received, rtt])
 	_connect_button.text = "Connect"
@@ -129,7 +135,7 @@ func _on_connection_closed(was_clean_close: bool) -> void:
 
 func _on_connection_error() -> void:
 	_say("connection failed: %s" % socket.get_last_error())
-	var status := socket.get_handshake_response_status()
+	var status: int = socket.get_handshake_response_status()
 	if status > 0:  # the server answered the upgrade, but not with 101: show why
 		_say("HTTP %d %s: %s" % [status, socket.get_handshake_response_headers(), socket.get_handshake_response_body().get_string_from_utf8().left(200)])
 	_connect_button.text = "Connect"

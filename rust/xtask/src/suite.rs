@@ -8,13 +8,24 @@ use std::time::Duration;
 
 use crate::godot::{godot_counts, run_godot, Godot};
 use crate::process::{
-    add, copy_dir, python_venv, root, say, start_peer, Counts, PEER_REQUIREMENTS,
+    add, copy, copy_dir, create_dir, python_venv, remove_dir, root, say, start_peer, Counts,
+    PEER_REQUIREMENTS,
 };
-use crate::project::{import, install_addon, new_project, IMPORT_TIMEOUT};
+use crate::project::{import, install_addon, new_project, ADDON_DIR, IMPORT_TIMEOUT};
 use crate::{certs, lifecycle};
 
 /// Longest the headless demo may take.
 const DEMO_TIMEOUT: Duration = Duration::from_secs(120);
+/// The sample project's files that make its chat (not the multiplayer lobby, whose scripts name
+/// the native class).
+const CHAT_FILES: [&str; 6] = [
+    "project.godot",
+    "main.gd",
+    "main.gd.uid",
+    "main.tscn",
+    "echo_server.gd",
+    "echo_server.gd.uid",
+];
 /// Longest the whole headless test suite may take.
 const SUITE_TIMEOUT: Duration = Duration::from_secs(900);
 
@@ -33,8 +44,35 @@ pub fn run_demo(godot: &Godot, addon: &Path) -> Result<(), String> {
         &["res://multiplayer/lobby.tscn"],
         DEMO_TIMEOUT,
     )?;
+    say("now the chat on the web client, in a copy of the project without the extension's library");
+    run_chat_without_extension(godot, addon)?;
     say("demo finished");
     Ok(())
+}
+
+/// Plays the sample chat's scripted session in `target/chat-without-extension`: its files, and
+/// the addon without its `.gdextension` and libraries, as a web export has it. The same script
+/// must parse there and run on the web client (Godot's `WebSocketPeer`).
+fn run_chat_without_extension(godot: &Godot, addon: &Path) -> Result<(), String> {
+    let sample = root().join("godot-project");
+    let project = root().join("target/chat-without-extension");
+    remove_dir(&project)?;
+    create_dir(&project)?;
+    for file in CHAT_FILES {
+        copy(&sample.join(file), &project.join(file))?;
+    }
+    install_addon(addon, &project)?;
+    let installed = project.join(ADDON_DIR);
+    remove_dir(&installed.join("bin"))?;
+    let extension = installed.join("rust_websocket.gdextension");
+    std::fs::remove_file(&extension)
+        .map_err(|e| format!("cannot remove {}: {e}", extension.display()))?;
+    say(
+        "the README's import commands name the extension removed here: Godot's three errors \
+         about loading it are expected",
+    );
+    import(godot, &project)?;
+    run_godot(godot, &project, &[], DEMO_TIMEOUT).map(|_| ())
 }
 
 /// Builds a fresh, imported project with the addon, the suites, their peers and certificates.
