@@ -396,3 +396,225 @@ impl std::error::Error for Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One of each variant, with values as a connection would give them.
+    fn one_of_each() -> Vec<Error> {
+        let addr: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let refused = || io::Error::from(io::ErrorKind::ConnectionRefused);
+        let proxy = "http://127.0.0.1:3128".to_owned();
+        vec![
+            Error::InvalidUrl {
+                url: "ws//x".into(),
+                reason: "relative URL without a base".into(),
+            },
+            Error::UnsupportedScheme {
+                scheme: "http".into(),
+            },
+            Error::InvalidHeader {
+                line: "no colon".into(),
+                reason: "expected \"Name: value\"".into(),
+            },
+            Error::InvalidProtocol {
+                protocol: "a b".into(),
+            },
+            Error::InvalidProxy {
+                origin: "proxy_url".into(),
+                reason: "unknown scheme ftp".into(),
+            },
+            Error::TlsSettings {
+                detail: "the client certificate has no key".into(),
+            },
+            Error::AlreadyConnected,
+            Error::NotOpen,
+            Error::Reconnecting { attempt: 2 },
+            Error::EmptyMultiplayerPacket,
+            Error::InvalidCloseCode { code: 999 },
+            Error::CloseReasonTooLong { len: 200 },
+            Error::Resolve {
+                host: "nowhere.invalid".into(),
+                detail: "no such host".into(),
+            },
+            Error::Connect {
+                host: "localhost".into(),
+                attempts: vec![(addr, refused())],
+            },
+            Error::ConnectTimeout {
+                host: "localhost".into(),
+                port: 9,
+                timeout: Duration::from_secs(5),
+                tried: vec![addr],
+            },
+            Error::ProxyConnect {
+                proxy: proxy.clone(),
+                cause: Box::new(Error::Connect {
+                    host: "127.0.0.1".into(),
+                    attempts: vec![(addr, refused())],
+                }),
+            },
+            Error::ProxyRefused {
+                proxy: proxy.clone(),
+                target: "example.com:443".into(),
+                status: 407,
+                reason: "Proxy Authentication Required".into(),
+                sent_credentials: false,
+            },
+            Error::ProxyResponse {
+                proxy: proxy.clone(),
+                detail: "its answer is not HTTP".into(),
+            },
+            Error::SocksNoAcceptableMethod {
+                proxy: "socks5://127.0.0.1:1080".into(),
+                sent_credentials: true,
+            },
+            Error::SocksAuthRefused {
+                proxy: "socks5://127.0.0.1:1080".into(),
+            },
+            Error::SocksRefused {
+                proxy: "socks5://127.0.0.1:1080".into(),
+                target: "example.com:443".into(),
+                reply: 5,
+            },
+            Error::SocksResponse {
+                proxy: "socks5://127.0.0.1:1080".into(),
+                detail: "version 4 in its answer".into(),
+            },
+            Error::Tls {
+                host: "localhost".into(),
+                detail: "the certificate expired on 2020-01-01".into(),
+            },
+            Error::UpgradeRefused {
+                status: 403,
+                reason: "Forbidden".into(),
+            },
+            Error::Handshake {
+                detail: "the Sec-WebSocket-Accept header is wrong".into(),
+            },
+            Error::SubProtocol {
+                offered: vec!["chat".into()],
+                server_chose_one: false,
+            },
+            Error::Extension {
+                detail: "x-unknown was not offered".into(),
+            },
+            Error::HandshakeTimeout {
+                host: "localhost".into(),
+                port: 9,
+                timeout: Duration::from_secs(5),
+                stage: "the TLS handshake",
+            },
+            Error::MultiplayerHandshake {
+                detail: "its first message is text, not a peer id".into(),
+            },
+            Error::MessageTooBig {
+                size: 2 << 20,
+                max_size: 1 << 20,
+            },
+            Error::Protocol {
+                detail: "a masked frame".into(),
+                close_code: 1002,
+            },
+            Error::ConnectionLost {
+                detail: "Connection reset by peer (os error 104)".into(),
+            },
+            Error::HeartbeatTimeout {
+                timeout: Duration::from_secs(10),
+            },
+            Error::CloseTimeout {
+                timeout: Duration::from_secs(5),
+            },
+            Error::ReconnectGaveUp {
+                attempts: 3,
+                last: Box::new(Error::NotOpen),
+            },
+            Error::Internal {
+                detail: "index out of bounds".into(),
+            },
+        ]
+    }
+
+    /// Which variant `error` is; the match has no wildcard, so a new variant does not compile
+    /// until it is added here and to [`one_of_each`].
+    fn variant_index(error: &Error) -> usize {
+        match error {
+            Error::InvalidUrl { .. } => 0,
+            Error::UnsupportedScheme { .. } => 1,
+            Error::InvalidHeader { .. } => 2,
+            Error::InvalidProtocol { .. } => 3,
+            Error::InvalidProxy { .. } => 4,
+            Error::TlsSettings { .. } => 5,
+            Error::AlreadyConnected => 6,
+            Error::NotOpen => 7,
+            Error::Reconnecting { .. } => 8,
+            Error::EmptyMultiplayerPacket => 9,
+            Error::InvalidCloseCode { .. } => 10,
+            Error::CloseReasonTooLong { .. } => 11,
+            Error::Resolve { .. } => 12,
+            Error::Connect { .. } => 13,
+            Error::ConnectTimeout { .. } => 14,
+            Error::ProxyConnect { .. } => 15,
+            Error::ProxyRefused { .. } => 16,
+            Error::ProxyResponse { .. } => 17,
+            Error::SocksNoAcceptableMethod { .. } => 18,
+            Error::SocksAuthRefused { .. } => 19,
+            Error::SocksRefused { .. } => 20,
+            Error::SocksResponse { .. } => 21,
+            Error::Tls { .. } => 22,
+            Error::UpgradeRefused { .. } => 23,
+            Error::Handshake { .. } => 24,
+            Error::SubProtocol { .. } => 25,
+            Error::Extension { .. } => 26,
+            Error::HandshakeTimeout { .. } => 27,
+            Error::MultiplayerHandshake { .. } => 28,
+            Error::MessageTooBig { .. } => 29,
+            Error::Protocol { .. } => 30,
+            Error::ConnectionLost { .. } => 31,
+            Error::HeartbeatTimeout { .. } => 32,
+            Error::CloseTimeout { .. } => 33,
+            Error::ReconnectGaveUp { .. } => 34,
+            Error::Internal { .. } => 35,
+        }
+    }
+
+    #[test]
+    fn every_error_reads_as_a_sentence_without_debug_formatting() {
+        let errors = one_of_each();
+        let mut seen: Vec<usize> = errors.iter().map(variant_index).collect();
+        seen.sort_unstable();
+        assert_eq!(
+            seen,
+            (0..errors.len()).collect::<Vec<_>>(),
+            "one of each variant"
+        );
+        for error in errors {
+            let text = error.to_string();
+            let debug_marks = [
+                "Some(", "None", "Other(", "Kind(", "::", "{ ", " }", "Error {",
+            ];
+            for mark in debug_marks {
+                assert!(!text.contains(mark), "{mark:?} in {text:?}");
+            }
+            assert!(
+                text.split_whitespace().count() >= 4,
+                "not a sentence: {text:?}"
+            );
+            assert!(
+                !text.ends_with('.'),
+                "a message ends without a full stop: {text:?}"
+            );
+            // Lowercase, as it follows "connection_error: " or similar; an acronym may lead.
+            let first_word = text.split_whitespace().next().unwrap_or_default();
+            let acronym = first_word
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+            assert!(
+                acronym || !first_word.starts_with(char::is_uppercase),
+                "starts lowercase: {text:?}"
+            );
+            eprintln!("{text}");
+        }
+    }
+}
