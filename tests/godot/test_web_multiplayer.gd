@@ -126,13 +126,8 @@ func _check_packet_sizes(web: bool) -> void:
 	assert_eq(client.get_last_error(), EMPTY_PACKET_REFUSED, "get_last_error() after the empty packet")
 	for packet in sent:
 		assert_eq(error_string(client.put_packet(packet)), error_string(OK), "put_packet() of %d bytes" % packet.size())
-	var at_server: Array[PackedByteArray] = []
-	var all_at_server := func() -> bool:
-		server.poll()
-		while server.get_available_packet_count() > 0:
-			at_server.append(server.get_packet())
-		return at_server.size() >= sent.size() or ws.ended()
-	assert_true(await wait_for(all_at_server), "the server must receive every packet (got %d of %d)" % [at_server.size(), sent.size()])
+	var at_server := await _receive(server, server, sent.size(), ws)
+	assert_eq(at_server.size(), sent.size(), "packets the server received")
 	assert_eq(_sizes(at_server), PACKET_SIZES, "sizes of the packets the server received, in order")
 	assert_eq(at_server == sent, true, "the packets the server received are the ones sent, byte for byte")
 
@@ -140,13 +135,8 @@ func _check_packet_sizes(web: bool) -> void:
 	server.set_target_peer(id)
 	for packet in at_server:
 		server.put_packet(packet)
-	var back: Array[PackedByteArray] = []
-	var all_back := func() -> bool:
-		server.poll()
-		while client.get_available_packet_count() > 0:
-			back.append(client.get_packet())
-		return back.size() >= sent.size() or ws.ended()
-	assert_true(await wait_for(all_back), "the client must receive every echoed packet (got %d of %d)" % [back.size(), sent.size()])
+	var back := await _receive(server, client, sent.size(), ws)
+	assert_eq(back.size(), sent.size(), "echoed packets the client received")
 	assert_eq(_sizes(back), PACKET_SIZES, "sizes of the packets the client received, in order")
 	assert_eq(back == sent, true, "the packets the client received are the ones sent, byte for byte")
 
@@ -167,6 +157,19 @@ func _check_packet_sizes(web: bool) -> void:
 		assert_eq(client.get_var(), value, "get_var() on the client")
 	server.close()
 	note("%s client: packets of %s bytes and a Variant went both ways" % ["web" if web else "native", PACKET_SIZES])
+
+
+## The packets [param peer] receives, in order, until [param count] arrived, the client's
+## connection ended or the wait ran out; polls [param server] meanwhile.
+func _receive(server: WebSocketMultiplayerPeer, peer: MultiplayerPeer, count: int, ws: SignalLog) -> Array[PackedByteArray]:
+	var received: Array[PackedByteArray] = []
+	var all_received := func() -> bool:
+		server.poll()
+		while peer.get_available_packet_count() > 0:
+			received.append(peer.get_packet())
+		return received.size() >= count or ws.ended()
+	await wait_for(all_received)
+	return received
 
 
 func _sizes(packets: Array[PackedByteArray]) -> Array[int]:
