@@ -25,7 +25,8 @@ use crate::project::{import, new_project, IMPORT_TIMEOUT};
 /// The Markdown files whose snippets are tested, besides `docs/**/*.md`.
 const READMES: [&str; 2] = ["README.md", "addons/rust_websocket/README.md"];
 /// What a fragment's script starts with: the names snippets may use without declaring them.
-const PREAMBLE: &str = "extends Node\n\nvar socket := RustWebSocketClient.new()\nvar url := \"ws://127.0.0.1:9/\"\n\n";
+const PREAMBLE: &str =
+    "extends Node\n\nvar socket := RustWebSocketClient.new()\nvar url := \"ws://127.0.0.1:9/\"\n\n";
 /// The URL a `run` snippet connects to, replaced with the echo server's.
 const RUN_URL: &str = "wss://example.com/chat";
 /// Longest a parse check or a run may take (a run waits for its echo far less).
@@ -103,12 +104,21 @@ pub fn snippets(godot: &Godot, addon: &Path) -> Result<Counts, String> {
             result = run_godot(
                 godot,
                 &project,
-                &["--script", "res://run_snippet.gd", "--", &format!("res://{file}")],
+                &[
+                    "--script",
+                    "res://run_snippet.gd",
+                    "--",
+                    &format!("res://{file}"),
+                ],
                 SNIPPET_TIMEOUT,
             )
             .map(|_| ());
         }
-        let label = format!("{} ({})", snippet.place, format!("{:?}", snippet.kind).to_lowercase());
+        let label = format!(
+            "{} ({})",
+            snippet.place,
+            format!("{:?}", snippet.kind).to_lowercase()
+        );
         tally.check(&label, result.map_err(|error| format!("{error}\n{code}")));
     }
     Ok(tally.counts)
@@ -169,11 +179,9 @@ fn extract(name: &str, markdown: &str) -> Result<Vec<Snippet>, String> {
             Some("statements") => Kind::Statements,
             Some("run") => Kind::Run,
             Some("skip") => Kind::Skip,
-            Some(other) => {
-                return Err(format!(
-                    "{place}: unknown snippet marker `{other}`: use members, statements, run or skip"
-                ))
-            }
+            Some(other) => return Err(format!(
+                "{place}: unknown snippet marker `{other}`: use members, statements, run or skip"
+            )),
         };
         let end = lines[number + 1..]
             .iter()
