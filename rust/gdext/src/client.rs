@@ -30,6 +30,7 @@ use godot::global::Error as GodotError;
 use godot::prelude::*;
 use rust_websocket_engine::{Client, ConnectRequest, Error, Message};
 
+use enums::WRITE_MODE_BINARY;
 pub use enums::{register_enums, State, WriteMode};
 
 /// A WebSocket client for any RFC 6455 server, with TLS by rustls, no 64 KiB message ceiling, no
@@ -238,7 +239,7 @@ pub struct RustWebSocketClient {
     /// [method send] and [method send_text] do not read it.
     #[var(get = get_write_mode, set = set_write_mode)]
     #[export]
-    #[init(val = WriteMode::Binary)]
+    #[init(val = WRITE_MODE_BINARY)]
     write_mode: WriteMode,
 
     // --- State (not properties) ---

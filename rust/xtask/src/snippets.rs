@@ -179,9 +179,11 @@ fn extract(name: &str, markdown: &str) -> Result<Vec<Snippet>, String> {
             Some("statements") => Kind::Statements,
             Some("run") => Kind::Run,
             Some("skip") => Kind::Skip,
-            Some(other) => return Err(format!(
+            Some(other) => {
+                return Err(format!(
                 "{place}: unknown snippet marker `{other}`: use members, statements, run or skip"
-            )),
+            ))
+            }
         };
         let end = lines[number + 1..]
             .iter()

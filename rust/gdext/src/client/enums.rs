@@ -156,6 +156,10 @@ class_enum! {
     }
 }
 
+/// [`WriteMode::Binary`] under the name GDScript gives it, for `#[init(val = …)]`, whose
+/// expression the editor help shows as the property's default.
+pub const WRITE_MODE_BINARY: WriteMode = WriteMode::Binary;
+
 impl From<ReadyState> for State {
     fn from(state: ReadyState) -> Self {
         match state {
