@@ -10,12 +10,15 @@
 //! - `<!-- snippet: run -->`: a whole script whose `socket` connects to [`RUN_URL`], which is
 //!   replaced with the local echo server's; it passes once a message came back;
 //! - `<!-- snippet: skip -->`: not tested (say why in the README).
+//!
+//! `godot X.Y` after a comma (or alone) tests the block only on Godot X.Y or later, e.g.
+//! `<!-- snippet: godot 4.4 -->` for a script using `@warning_ignore_start`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::godot::{fatal_line, run_godot, Godot};
+use crate::godot::{fatal_line, parse_version, run_godot, Godot};
 use crate::process::{
     output_text, output_with_timeout, python_venv, read, root, say, start_peer, write, Counts,
     Tally, PEER_REQUIREMENTS,
@@ -52,6 +55,8 @@ struct Snippet {
     /// `README.md:76`: the file and the line of the opening fence.
     place: String,
     kind: Kind,
+    /// The oldest Godot `(major, minor)` the block is tested on.
+    min_godot: Option<(u32, u32)>,
     code: String,
 }
 
@@ -95,6 +100,18 @@ pub fn snippets(godot: &Godot, addon: &Path) -> Result<Counts, String> {
         if snippet.kind == Kind::Skip {
             say(format!("{}: skipped (marked skip)", snippet.place));
             continue;
+        }
+        if let Some((major, minor)) = snippet.min_godot {
+            if godot
+                .version()
+                .is_some_and(|version| version < (major, minor))
+            {
+                say(format!(
+                    "{}: skipped (needs Godot {major}.{minor})",
+                    snippet.place
+                ));
+                continue;
+            }
         }
         let file = format!("snippet_{index}.gd");
         let code = script_text(snippet).replace(RUN_URL, &echo_url);
@@ -173,18 +190,25 @@ fn extract(name: &str, markdown: &str) -> Result<Vec<Snippet>, String> {
             .and_then(|line| line.trim().strip_prefix("<!-- snippet:"))
             .and_then(|rest| rest.strip_suffix("-->"))
             .map(str::trim);
-        let kind = match marker {
-            None => Kind::Script,
-            Some("members") => Kind::Members,
-            Some("statements") => Kind::Statements,
-            Some("run") => Kind::Run,
-            Some("skip") => Kind::Skip,
-            Some(other) => {
-                return Err(format!(
-                "{place}: unknown snippet marker `{other}`: use members, statements, run or skip"
-            ))
+        let mut kind = Kind::Script;
+        let mut min_godot = None;
+        for part in marker.into_iter().flat_map(|marker| marker.split(',')) {
+            match part.trim() {
+                "members" => kind = Kind::Members,
+                "statements" => kind = Kind::Statements,
+                "run" => kind = Kind::Run,
+                "skip" => kind = Kind::Skip,
+                other => {
+                    min_godot = other.strip_prefix("godot ").and_then(parse_version);
+                    if min_godot.is_none() {
+                        return Err(format!(
+                            "{place}: unknown snippet marker `{other}`: use members, statements, \
+                             run, skip or godot X.Y"
+                        ));
+                    }
+                }
             }
-        };
+        }
         let end = lines[number + 1..]
             .iter()
             .position(|line| line.trim_start() == "```")
@@ -194,7 +218,12 @@ fn extract(name: &str, markdown: &str) -> Result<Vec<Snippet>, String> {
             .iter()
             .map(|line| format!("{}\n", line.get(indent..).unwrap_or(line.trim_start())))
             .collect();
-        snippets.push(Snippet { place, kind, code });
+        snippets.push(Snippet {
+            place,
+            kind,
+            min_godot,
+            code,
+        });
         number = end + 1;
     }
     Ok(snippets)
@@ -246,11 +275,13 @@ mod tests {
                 Snippet {
                     place: "R.md:3".into(),
                     kind: Kind::Script,
+                    min_godot: None,
                     code: "extends Node\n".into()
                 },
                 Snippet {
                     place: "R.md:9".into(),
                     kind: Kind::Script,
+                    min_godot: None,
                     code: "print(1)\n".into()
                 },
             ]
@@ -267,5 +298,11 @@ mod tests {
             format!("{PREAMBLE}func _snippet() -> void:\n    print(1)\n")
         );
         assert!(extract("R.md", "<!-- snippet: nope -->\n```gdscript\n```\n").is_err());
+        let gated = "<!-- snippet: run, godot 4.4 -->\n```gdscript\n```\n";
+        let found = extract("R.md", gated).unwrap();
+        assert_eq!(
+            (found[0].kind, found[0].min_godot),
+            (Kind::Run, Some((4, 4)))
+        );
     }
 }
