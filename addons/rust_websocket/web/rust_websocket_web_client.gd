@@ -115,6 +115,12 @@ var connect_timeout := 5.0
 var heartbeat_interval := 0.0
 ## Kept for the same API; without pings it has no effect.
 var heartbeat_timeout := 10.0
+## Extra upgrade request headers when connect_to_url() passes none; a browser cannot send any,
+## so a non-empty value makes connect_to_url() refuse, as custom headers do.
+var handshake_headers := PackedStringArray()
+## How put_packet() sends: [constant WRITE_MODE_BINARY] (default) or [constant WRITE_MODE_TEXT]
+## (UTF-8 only); always binary as a multiplayer peer.
+var write_mode := WRITE_MODE_BINARY
 
 var _peer: WebSocketPeer = null
 ## The state this class reports, which changes only as its signals are emitted.
@@ -184,7 +190,7 @@ func connect_to_url(url: String, protocols := PackedStringArray(), gd_mp_api := 
 		problem = _protocols_problem(protocols)
 	if not problem.is_empty():
 		return _refuse(ERR_INVALID_PARAMETER, problem)
-	problem = _browser_limit(url, custom_headers)
+	problem = _browser_limit(url, custom_headers if not custom_headers.is_empty() else handshake_headers)
 	if not problem.is_empty():
 		return _refuse(ERR_UNAVAILABLE, problem)
 	if heartbeat_interval > 0.0:
@@ -243,6 +249,16 @@ func is_verify_tls_enabled() -> bool:
 ## The setter of [member verify_tls].
 func set_verify_tls_enabled(enabled: bool) -> void:
 	verify_tls = enabled
+
+
+## How put_packet() sends (the getter of [member write_mode]).
+func get_write_mode() -> int:
+	return write_mode
+
+
+## Makes put_packet() send text or binary messages (the setter of [member write_mode]).
+func set_write_mode(mode: int) -> void:
+	write_mode = mode
 
 
 func _open() -> Error:
@@ -780,6 +796,10 @@ func _get_packet_script() -> PackedByteArray:
 
 
 func _put_packet_script(buffer: PackedByteArray) -> Error:
+	if write_mode == WRITE_MODE_TEXT and not _multiplayer:
+		if not _is_utf8(buffer):
+			return _refuse(ERR_INVALID_DATA, "put_packet() in WRITE_MODE_TEXT needs UTF-8 data")
+		return _send(buffer, true)
 	return _send(buffer, false)
 
 

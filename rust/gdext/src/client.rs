@@ -3,6 +3,7 @@
 //!
 //! This file holds the class: its properties with their defaults, its constants and signals, the
 //! calls that connect and close, and the last error. The rest of the class, by role:
+//! - `enums`: the `State` and `WriteMode` enums and their constants;
 //! - `connection_info`: what the connection is (state, server, TLS, the upgrade's answer);
 //! - `messages`: sending and taking messages;
 //! - `events`: [`poll`](IMultiplayerPeerExtension::poll) turning engine events into signals;
@@ -12,6 +13,7 @@
 //!   [`Config`](rust_websocket_engine::Config), and the conversions.
 
 mod connection_info;
+mod enums;
 mod events;
 mod messages;
 mod multiplayer_peer;
@@ -26,7 +28,10 @@ use godot::classes::IMultiplayerPeerExtension;
 use godot::classes::{CryptoKey, MultiplayerPeerExtension, X509Certificate};
 use godot::global::Error as GodotError;
 use godot::prelude::*;
-use rust_websocket_engine::{Client, ConnectRequest, Error, Message, ReadyState};
+use rust_websocket_engine::{Client, ConnectRequest, Error, Message};
+
+use enums::WRITE_MODE_BINARY;
+pub use enums::{register_enums, State, WriteMode};
 
 /// A WebSocket client for any RFC 6455 server, with TLS by rustls, no 64 KiB message ceiling, no
 /// silently dropped data, and errors that say what went wrong.
@@ -65,6 +70,7 @@ pub struct RustWebSocketClient {
     /// verified. Set it to [code]false[/code] only for development: any certificate is then
     /// accepted, and a warning naming the host is printed. Applies to the next connection.
     #[var(get = is_verify_tls_enabled, set = set_verify_tls_enabled)]
+    #[export]
     #[init(val = true)]
     verify_tls: bool,
     /// If set, the certificate (or chain) it holds is the only one trusted for
@@ -78,49 +84,49 @@ pub struct RustWebSocketClient {
     /// of several certificates, load it as a resource
     /// ([code]load("res://ca_chain.crt")[/code]) so all of them are read: Godot's
     /// [method X509Certificate.save_to_string] returns only the first.
-    #[var]
+    #[export]
     trusted_tls_certificate: Option<Gd<X509Certificate>>,
     /// The host name the server's certificate must be valid for, when it differs from the URL's
     /// host: e.g. connect to [code]wss://203.0.113.7[/code] and verify the certificate for
     /// [code]game.example.com[/code] (Godot's common-name override). Empty (default) means the
     /// URL's host. Applies to the next connection.
-    #[var]
+    #[export]
     tls_server_name: GString,
     /// The certificate (or chain: yours first) to present when the server asks for one (mutual
     /// TLS), with its key in [member tls_client_key]; set both or neither. Applies to the next
     /// connection.
-    #[var]
+    #[export]
     tls_client_certificate: Option<Gd<X509Certificate>>,
     /// The private key of [member tls_client_certificate]. Applies to the next connection.
-    #[var]
+    #[export]
     tls_client_key: Option<Gd<CryptoKey>>,
     /// If [code]true[/code] (default) and [member trusted_tls_certificate] is [code]null[/code],
     /// the operating system's trusted certificates are trusted along with the bundled Mozilla
     /// roots, as Godot 4.1+ does: a root your company or the player installed (e.g. for a
     /// network that inspects TLS) works. Read once per run of the game. Applies to the next
     /// connection.
-    #[var]
+    #[export]
     #[init(val = true)]
     use_system_trust_store: bool,
 
     // --- Limits and timeouts ---
     /// Largest message accepted from the server, in bytes (default 64 MiB). A larger message
     /// closes the connection with code 1009 and a [method get_last_error] saying so.
-    #[var]
+    #[export]
     #[init(val = 67108864)]
     max_message_size: i64,
     /// Bytes of received messages not yet read at which the client stops reading from the
     /// socket (default 16 MiB), so the server is slowed down by TCP instead of data being
     /// dropped. Reading resumes as messages are read.
-    #[var]
+    #[export]
     #[init(val = 16777216)]
     inbound_queue_limit: i64,
     /// Seconds allowed for resolving, connecting, TLS and the HTTP upgrade (default 10).
-    #[var]
+    #[export]
     #[init(val = 10.0)]
     handshake_timeout: f64,
     /// Seconds allowed for the server to finish the close handshake (default 5).
-    #[var]
+    #[export]
     #[init(val = 5.0)]
     close_timeout: f64,
     // --- Compression ---
@@ -129,7 +135,7 @@ pub struct RustWebSocketClient {
     /// do on your side (see [method get_negotiated_extensions]). Set it to [code]false[/code]
     /// to save the CPU time when messages are small or already compressed. Applies to the next
     /// connection.
-    #[var]
+    #[export]
     #[init(val = true)]
     compression_enabled: bool,
 
@@ -141,23 +147,23 @@ pub struct RustWebSocketClient {
     /// [member reconnect_final_close_codes], or as a multiplayer peer
     /// ([code]gd_mp_api = true[/code]: the server would assign a new peer id). Default
     /// [code]false[/code]. Applies to the next [method connect_to_url].
-    #[var]
+    #[export]
     #[init(val = false)]
     auto_reconnect: bool,
     /// Seconds before the first reconnect attempt (default 0.5); each further attempt doubles
     /// it, up to [member reconnect_delay_max]. The actual delay is chosen at random between half
     /// and all of that, so many clients dropped at once do not return at once.
-    #[var]
+    #[export]
     #[init(val = 0.5)]
     reconnect_delay_initial: f64,
     /// The longest delay between reconnect attempts, in seconds (default 30).
-    #[var]
+    #[export]
     #[init(val = 30.0)]
     reconnect_delay_max: f64,
     /// Failed attempts in a row after which the client gives up with
     /// [signal reconnect_failed] (default 10); 0 means it never gives up. The count starts again
     /// once the connection is open.
-    #[var]
+    #[export]
     #[init(val = 10)]
     reconnect_max_attempts: i64,
     /// Close codes after which the client does not reconnect, whoever sent the close frame.
@@ -166,7 +172,7 @@ pub struct RustWebSocketClient {
     /// policy violation and message too big, which would happen again. Add your server's own
     /// codes (e.g. 4003 for "banned"); 1001 (going away), 1011, 1012, 1013 and an ending without
     /// a close frame reconnect.
-    #[var]
+    #[export]
     #[init(val = PackedInt32Array::from([1000, 1002, 1003, 1007, 1008, 1009]))]
     reconnect_final_close_codes: PackedInt32Array,
     // --- Proxy and connect timeout ---
@@ -178,7 +184,7 @@ pub struct RustWebSocketClient {
     /// Empty (default): the environment decides, see [member use_environment_proxy].
     /// [code]wss://[/code] certificates are still checked for the server. Errors never show the
     /// password. Applies to the next connection.
-    #[var]
+    #[export]
     proxy_url: GString,
     /// If [code]true[/code] (default, as curl and most HTTP clients do) and [member proxy_url]
     /// is empty, the proxy comes from the environment, read at each connect (so
@@ -188,7 +194,7 @@ pub struct RustWebSocketClient {
     /// Hosts in [code]NO_PROXY[/code] are reached directly (comma-separated: [code]*[/code],
     /// domains with their subdomains, IP addresses, optionally with [code]:port[/code]).
     /// Loopback hosts ([code]localhost[/code], 127.0.0.1, ::1) are always reached directly.
-    #[var]
+    #[export]
     #[init(val = true)]
     use_environment_proxy: bool,
     /// Seconds allowed for the TCP connect (default 5), to the server or to the proxy. The
@@ -197,7 +203,7 @@ pub struct RustWebSocketClient {
     /// a family that does not answer costs 0.25 s, not a timeout. [code]localhost[/code] is
     /// tried as both ::1 and 127.0.0.1. [member handshake_timeout] still bounds the whole
     /// handshake.
-    #[var]
+    #[export]
     #[init(val = 5.0)]
     connect_timeout: f64,
 
@@ -206,7 +212,7 @@ pub struct RustWebSocketClient {
     /// background thread (so they go on while the main thread is busy); each pong updates
     /// [method get_round_trip_time]. [code]0[/code] (default) turns the heartbeat off. Applies to
     /// the next connection.
-    #[var]
+    #[export]
     #[init(val = 0.0)]
     heartbeat_interval: f64,
     /// With [member heartbeat_interval] set: seconds allowed after a ping for anything at all
@@ -215,9 +221,26 @@ pub struct RustWebSocketClient {
     /// saying so (default 10). It does not run while reading is paused by
     /// [member inbound_queue_limit]. [code]0[/code]: never drop, only measure the round trip.
     /// Applies to the next connection.
-    #[var]
+    #[export]
     #[init(val = 10.0)]
     heartbeat_timeout: f64,
+
+    // --- Upgrade request and write mode ---
+    /// Extra [code]"Name: value"[/code] lines sent with the upgrade request of every
+    /// [method connect_to_url] that passes no [param custom_headers] of its own (as
+    /// [member WebSocketPeer.handshake_headers]); a non-empty [param custom_headers] argument is
+    /// used instead of this, not added to it. Applies to the next connection.
+    #[export]
+    handshake_headers: PackedStringArray,
+    /// How [method put_packet] sends its data, as Godot 3's [code]WebSocketPeer.set_write_mode()[/code]:
+    /// [constant WRITE_MODE_BINARY] (default) as a binary message, [constant WRITE_MODE_TEXT] as
+    /// a text message (then the data must be UTF-8, else [constant ERR_INVALID_DATA]). As a
+    /// multiplayer peer ([code]gd_mp_api = true[/code]) packets are always binary.
+    /// [method send] and [method send_text] do not read it.
+    #[var(get = get_write_mode, set = set_write_mode)]
+    #[export]
+    #[init(val = WRITE_MODE_BINARY)]
+    write_mode: WriteMode,
 
     // --- State (not properties) ---
     /// The engine's client: the connection itself.
@@ -244,26 +267,7 @@ pub struct RustWebSocketClient {
 
 #[godot_api]
 impl RustWebSocketClient {
-    // --- Constants ---
-
-    /// The connection is being set up: resolving, connecting, TLS or HTTP upgrade.
-    #[constant]
-    const STATE_CONNECTING: i32 = ReadyState::Connecting as i32;
-    /// The connection is open: messages can be sent and received.
-    #[constant]
-    const STATE_OPEN: i32 = ReadyState::Open as i32;
-    /// The close handshake is in progress; keep polling until [signal connection_closed].
-    #[constant]
-    const STATE_CLOSING: i32 = ReadyState::Closing as i32;
-    /// Not connected: never connected, closed, or the attempt failed.
-    #[constant]
-    const STATE_CLOSED: i32 = ReadyState::Closed as i32;
-    /// [method send] sends the data as a text message (it must be UTF-8).
-    #[constant]
-    const WRITE_MODE_TEXT: i32 = 0;
-    /// [method send] sends the data as a binary message.
-    #[constant]
-    const WRITE_MODE_BINARY: i32 = 1;
+    // --- Constants: the enums `State` and `WriteMode`, in `enums` ---
 
     // --- Signals (secondary blocks cannot declare any) ---
 
@@ -332,7 +336,7 @@ impl RustWebSocketClient {
     /// Starts connecting to a [code]ws://[/code] or [code]wss://[/code] URL and returns at once.
     /// [param protocols] are offered as sub-protocols (the server must pick one of them).
     /// [param custom_headers] entries are [code]"Name: value"[/code] lines added to the upgrade
-    /// request. Returns [constant OK], or an error for a malformed URL or header, an unsupported
+    /// request; when it is empty, those of [member handshake_headers] are sent instead. Returns [constant OK], or an error for a malformed URL or header, an unsupported
     /// scheme or an unusable proxy URL ([constant ERR_INVALID_PARAMETER]) or a connection
     /// already in progress ([constant ERR_ALREADY_IN_USE]); [method get_last_error] says which.
     ///
@@ -351,8 +355,13 @@ impl RustWebSocketClient {
         #[opt(default = false)] gd_mp_api: bool,
         #[opt(default = &PackedStringArray::new())] custom_headers: PackedStringArray,
     ) -> GodotError {
+        let headers = if custom_headers.is_empty() {
+            self.handshake_headers.clone()
+        } else {
+            custom_headers
+        };
         self.guarded("connect_to_url", GodotError::ERR_BUG, |this| {
-            this.connect_to_url_unguarded(url, protocols, gd_mp_api, custom_headers)
+            this.connect_to_url_unguarded(url, protocols, gd_mp_api, headers)
         })
     }
 
@@ -437,6 +446,19 @@ impl RustWebSocketClient {
     #[func]
     fn set_verify_tls_enabled(&mut self, enabled: bool) {
         self.verify_tls = enabled;
+    }
+
+    /// How [method put_packet] sends its data (the getter of [member write_mode]).
+    #[func]
+    fn get_write_mode(&self) -> WriteMode {
+        self.write_mode
+    }
+
+    /// Makes [method put_packet] send text or binary messages (the setter of
+    /// [member write_mode]), as Godot 3's [code]WebSocketPeer.set_write_mode()[/code].
+    #[func]
+    fn set_write_mode(&mut self, mode: WriteMode) {
+        self.write_mode = mode;
     }
 }
 

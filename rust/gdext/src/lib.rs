@@ -15,6 +15,13 @@ struct RustWebSocketExtension;
 
 #[gdextension]
 unsafe impl ExtensionLibrary for RustWebSocketExtension {
+    fn on_stage_init(stage: InitStage) {
+        if stage == InitStage::Scene {
+            // After gdext registered the class: its enums, which gdext 0.5 cannot register.
+            client::register_enums();
+        }
+    }
+
     fn on_stage_deinit(stage: InitStage) {
         if stage == InitStage::Scene {
             // Close every connection and end the I/O thread before the library is unloaded.

@@ -53,6 +53,11 @@ impl Godot {
         command
     }
 
+    /// The `(major, minor)` version, if Godot's version string has one.
+    pub fn version(&self) -> Option<(u32, u32)> {
+        parse_version(&self.version)
+    }
+
     /// Human-readable description e.g. "Godot 4.6.3.stable (fetched from Debian sid into target/godot)".
     pub fn describe(&self) -> String {
         format!("Godot {} ({})", self.version, self.source)
@@ -152,7 +157,7 @@ fn verified(godot: Godot) -> Result<Godot, String> {
 }
 
 /// Parses the leading "major.minor" of a Godot version string like "4.6.3.stable.debian".
-fn parse_version(s: &str) -> Option<(u32, u32)> {
+pub fn parse_version(s: &str) -> Option<(u32, u32)> {
     let mut parts = s.trim().split('.');
     Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }

@@ -6,7 +6,8 @@
 //! - `debian`: fetching Debian packages privately, and `apt-get install`;
 //! - `godot`: finding or fetching Godot, running it headless and judging its log;
 //! - `project`, `certs`: the addon, the Godot projects the suites run in, their certificates;
-//! - the suites: `suite` (headless Godot suite and demo, with `lifecycle`), `multiplayer`,
+//! - the suites: `suite` (headless Godot suite and demo, with `lifecycle`), `snippets` (the
+//!   READMEs' GDScript), `multiplayer`,
 //!   `autobahn`, `bench`, `fuzz`, `platforms`, `screenshot`;
 //! - packaging: `notices`, `package` (the release zip), `release` (the release checks);
 //! - `main`: the command line and `cargo xtask test`, which runs every step CI runs.
@@ -26,6 +27,7 @@ mod process;
 mod project;
 mod release;
 mod screenshot;
+mod snippets;
 mod suite;
 
 use std::path::{Path, PathBuf};
@@ -48,6 +50,8 @@ const USAGE: &str = "usage: cargo xtask <command> [flags]
   screenshot               regenerate docs/screenshots/ under Xvfb
   test                     every test CI runs; ends with `N passed, M failed`
   suite [--only=TEXT]      the headless Godot suite (tests whose name contains TEXT)
+  snippets                 every GDScript snippet of the READMEs and docs/, parsed strictly
+                           (warnings are errors), the runnable ones run against an echo server
   multiplayer              the multiplayer scenarios
   bench [--smoke] [--only=TEXT] [--contender=KEY] [--runs=N] [--debugger]
                            the benchmarks, side by side with Godot's WebSocketPeer
@@ -112,6 +116,7 @@ fn command() -> Result<(), String> {
         "suite" => in_test_project(|godot, project| {
             suite::godot_suite(godot, project, flags.only.as_deref())
         }),
+        "snippets" => finish(snippets::snippets(&godot::locate()?, &build_addon(false)?)?),
         "multiplayer" => in_test_project(multiplayer::multiplayer_suite),
         "autobahn" => in_test_project(|godot, project| {
             autobahn::run_agents(godot, project, flags.update_baseline, flags.only.as_deref())
@@ -214,6 +219,7 @@ fn test() -> Result<(), String> {
     // The sample project's session counts as one more test: it must keep working.
     suite::run_demo(&godot, &addon)?;
     let suite_counts = add(suite_counts, (1, 0));
+    let snippet_counts = snippets::snippets(&godot, &addon)?;
     let release_counts = release::release_checks(&godot)?;
     // The benchmark harness with tiny counts: each run that produces its figures passes.
     let bench_counts = bench::bench(&bench::BenchOptions {
@@ -233,6 +239,7 @@ fn test() -> Result<(), String> {
         ("cargo tests", cargo_counts),
         ("multiplayer suite", multiplayer_counts),
         ("headless Godot suite and demo", suite_counts),
+        ("README and docs GDScript snippets", snippet_counts),
         ("release checks", release_counts),
         ("benchmark smoke runs", bench_counts),
         ("Autobahn cases (both agents)", autobahn_counts),

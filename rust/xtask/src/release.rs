@@ -92,19 +92,30 @@ fn install_check(godot: &Godot, zip: &Path) -> Result<Counts, String> {
     Ok(add(docs_counts, exchange_counts))
 }
 
-/// The version in the workspace `Cargo.toml` is the one the README and CHANGELOG name, and
+/// The version in the workspace `Cargo.toml` is the one both READMEs and the CHANGELOG name, and
 /// the `.gdextension`'s `compatibility_minimum` matches gdext's `api-4-x` feature.
 fn check_versions() -> Result<(), String> {
     let root = root();
-    let readme = read(&root.join("README.md"))?;
+    let readmes = [
+        ("README.md", read(&root.join("README.md"))?),
+        (
+            "the addon's README.md",
+            read(&root.join(ADDON_DIR).join("README.md"))?,
+        ),
+    ];
     let changelog = read(&root.join("CHANGELOG.md"))?;
     let manifest = read(&root.join("Cargo.toml"))?;
     let gdextension = read(&root.join(ADDON_DIR).join(GDEXTENSION_FILE))?;
     let minimum = compatibility_minimum(&gdextension);
     let api_feature = format!("\"api-{}\"", minimum.replace('.', "-"));
     let mut problems = Vec::new();
-    if !readme.contains(&format!("Version {VERSION}")) {
-        problems.push(format!("README.md does not say `Version {VERSION}`"));
+    for (name, readme) in &readmes {
+        if !readme.contains(&format!("Version {VERSION}")) {
+            problems.push(format!("{name} does not say `Version {VERSION}`"));
+        }
+        if !readme.contains(&format!("{minimum} or later")) {
+            problems.push(format!("{name} does not say Godot `{minimum} or later`"));
+        }
     }
     let released = changelog
         .lines()
@@ -118,9 +129,6 @@ fn check_versions() -> Result<(), String> {
         problems.push(format!(
             "the .gdextension's compatibility_minimum {minimum} needs gdext's {api_feature} feature"
         ));
-    }
-    if !readme.contains(&format!("{minimum} or later")) {
-        problems.push(format!("README.md does not say Godot `{minimum} or later`"));
     }
     problems_to_result(problems, "; ")
 }

@@ -5,7 +5,7 @@ use godot::prelude::*;
 use rust_websocket_engine::multiplayer::SERVER_PEER_ID;
 use rust_websocket_engine::Message;
 
-use super::RustWebSocketClient;
+use super::{RustWebSocketClient, State};
 
 #[godot_api(secondary)]
 impl RustWebSocketClient {
@@ -17,10 +17,11 @@ impl RustWebSocketClient {
         (peer_id == SERVER_PEER_ID).then(|| self.to_gd())
     }
 
-    /// The connection state: one of the [code]STATE_*[/code] constants.
+    /// The connection state, a [enum State] value (also readable as the [code]STATE_*[/code]
+    /// constants).
     #[func]
-    fn get_ready_state(&self) -> i32 {
-        self.client.state() as i32
+    fn get_ready_state(&self) -> State {
+        self.client.state().into()
     }
 
     /// Whether the packet last returned by [method PacketPeer.get_packet] was a text message.

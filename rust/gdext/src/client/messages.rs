@@ -1,11 +1,12 @@
 //! Sending and taking messages: text, binary, Variants, and many at once.
 
 use godot::global::Error as GodotError;
+use godot::meta::FromGodot;
 use godot::prelude::*;
 use rust_websocket_engine::{Error, Message};
 
 use super::settings::message_to_variant;
-use super::RustWebSocketClient;
+use super::{RustWebSocketClient, WriteMode};
 
 #[godot_api(secondary)]
 impl RustWebSocketClient {
@@ -23,39 +24,30 @@ impl RustWebSocketClient {
     fn send(
         &mut self,
         message: PackedByteArray,
-        #[opt(default = 1)] write_mode: i32,
+        #[opt(default = 1)] write_mode: i64,
     ) -> GodotError {
-        if write_mode != Self::WRITE_MODE_TEXT && write_mode != Self::WRITE_MODE_BINARY {
-            return self.refuse_call(
+        match WriteMode::try_from_godot(write_mode) {
+            Ok(mode) => self.send_in_mode("send", message.to_vec(), mode),
+            Err(_) => self.refuse_call(
                 GodotError::ERR_INVALID_PARAMETER,
                 format!(
                     "send() takes WRITE_MODE_TEXT (0) or WRITE_MODE_BINARY (1) as write_mode, \
                      not {write_mode}"
                 ),
-            );
+            ),
         }
-        let bytes = message.to_vec();
-        if write_mode == Self::WRITE_MODE_TEXT {
-            return match String::from_utf8(bytes) {
-                Ok(text) => self.send_message(Message::from(text)),
-                Err(_) => self.refuse_call(
-                    GodotError::ERR_INVALID_DATA,
-                    "send() in WRITE_MODE_TEXT needs UTF-8 data".into(),
-                ),
-            };
-        }
-        self.send_message(Message::from(bytes))
     }
 
-    /// Sends [param buffer] as one binary message, an empty one included (the
+    /// Sends [param buffer] as one message, an empty one included (the
     /// [method PacketPeer.put_packet] this replaces returned [constant OK] for an empty buffer
-    /// and sent nothing). Returns [constant ERR_UNCONFIGURED] and queues nothing unless the
-    /// connection is open, with [method get_last_error] saying why; with [code]gd_mp_api[/code],
-    /// [constant ERR_INVALID_PARAMETER] for an empty buffer, which Godot's multiplayer server
-    /// would drop.
+    /// and sent nothing): a binary message, or a text message when [member write_mode] is
+    /// [constant WRITE_MODE_TEXT]. Returns [constant ERR_UNCONFIGURED] and queues nothing unless
+    /// the connection is open, with [method get_last_error] saying why; with
+    /// [code]gd_mp_api[/code], [constant ERR_INVALID_PARAMETER] for an empty buffer, which
+    /// Godot's multiplayer server would drop.
     #[func]
     fn put_packet(&mut self, buffer: PackedByteArray) -> GodotError {
-        self.send_message(Message::from(buffer.to_vec()))
+        self.put_packet_bytes(buffer.to_vec())
     }
 
     /// Sends [param value] encoded as [method @GlobalScope.var_to_bytes] does (with
@@ -131,6 +123,32 @@ impl RustWebSocketClient {
 }
 
 impl RustWebSocketClient {
+    /// Sends a packet as [member write_mode] says (always binary as a multiplayer peer, whose
+    /// packets are Godot's binary protocol).
+    pub(super) fn put_packet_bytes(&mut self, bytes: Vec<u8>) -> GodotError {
+        let mode = if self.multiplayer {
+            WriteMode::Binary
+        } else {
+            self.write_mode
+        };
+        self.send_in_mode("put_packet", bytes, mode)
+    }
+
+    /// Sends `bytes` as a binary message, or as text in [`WriteMode::Text`] when they are UTF-8;
+    /// `entry` names the call in the error.
+    fn send_in_mode(&mut self, entry: &str, bytes: Vec<u8>, mode: WriteMode) -> GodotError {
+        match mode {
+            WriteMode::Binary => self.send_message(Message::from(bytes)),
+            WriteMode::Text => match String::from_utf8(bytes) {
+                Ok(text) => self.send_message(Message::from(text)),
+                Err(_) => self.refuse_call(
+                    GodotError::ERR_INVALID_DATA,
+                    format!("{entry}() in WRITE_MODE_TEXT needs UTF-8 data"),
+                ),
+            },
+        }
+    }
+
     /// Sends one message for every sending entry point.
     pub(super) fn send_message(&mut self, message: Message) -> GodotError {
         if self.multiplayer && self.peer_id == 0 {

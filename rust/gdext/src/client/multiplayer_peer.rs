@@ -8,7 +8,7 @@ use godot::global::Error as GodotError;
 use godot::prelude::*;
 use godot_core::meta::RawPtr;
 use rust_websocket_engine::multiplayer::SERVER_PEER_ID;
-use rust_websocket_engine::{Message, ReadyState};
+use rust_websocket_engine::ReadyState;
 
 use super::RustWebSocketClient;
 
@@ -60,7 +60,7 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
             // SAFETY: Godot passes a buffer of `p_buffer_size` bytes, valid for this call.
             unsafe { std::slice::from_raw_parts(p_buffer.ptr(), len) }.to_vec()
         };
-        self.send_message(Message::from(data))
+        self.put_packet_bytes(data)
     }
 
     fn get_available_packet_count(&self) -> i32 {
