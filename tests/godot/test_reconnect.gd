@@ -75,6 +75,56 @@ func test_dropped_connection_reconnects_and_messages_flow_again() -> void:
 	note("dropped → reconnecting(1, %.3f) → reconnected; queue %s" % [reconnecting[1], received])
 
 
+## What the reconnect in the next test sends instead of what connect_to_url() was given.
+const REFRESHED_HEADER := "X-Token: refreshed"
+
+
+## set_reconnect_url() called from the reconnecting handler: the attempt goes to the new URL
+## (the server's /headers answers first with the headers it saw) with the new header.
+func test_reconnect_goes_to_the_url_and_headers_set_while_reconnecting() -> void:
+	var ws := _reconnecting_client(5, false)
+	ws.read_packets = false
+	var resume_url := py_url("/headers")
+	var retargeted: Array[Error] = []
+	ws.client.reconnecting.connect(func(_attempt: int, _delay: float) -> void:
+		retargeted.append(_retarget(ws.client, resume_url)))
+	_connect(ws, py_url("/drop_once?id=" + unique_id("resume")))
+	if not await wait_for(func(): return ws.has("reconnected") or ws.has("reconnect_failed")):
+		fail("did not reconnect: %s, %s" % [ws.lifecycle(), ws.client.get_last_error()])
+		return
+	assert_eq(retargeted, [OK] as Array[Error], "set_reconnect_url() in the reconnecting handler")
+	assert_eq(ws.client.get_requested_url(), resume_url, "get_requested_url() after the reconnect")
+	if not await wait_for(func(): return ws.client.get_available_packet_count() > 0):
+		fail("the resumed connection sent nothing")
+		return
+	var seen: Dictionary = JSON.parse_string(ws.client.get_packet().get_string_from_utf8())
+	_check_resumed_headers(seen)
+	note("dropped → set_reconnect_url(%s) in reconnecting → reconnected there" % resume_url)
+
+
+## Sends the next attempt to [param url] with [constant REFRESHED_HEADER].
+func _retarget(client: MultiplayerPeer, url: String) -> Error:
+	return client.set_reconnect_url(url, PackedStringArray(), PackedStringArray([REFRESHED_HEADER]))
+
+
+## The server saw the refreshed header on the resumed connection.
+func _check_resumed_headers(seen: Dictionary) -> void:
+	assert_eq(seen.get("x-token"), "refreshed", "the header the resumed connection sent")
+
+
+func test_set_reconnect_url_is_refused_without_auto_reconnect_or_with_a_bad_url() -> void:
+	var ws := watch(make_client())
+	var off := "auto-reconnect is not on for this connection, so there is no next attempt to change: set auto_reconnect = true before connect_to_url(), or call connect_to_url() with the new URL"
+	assert_eq(error_string(ws.client.set_reconnect_url(py_url("/echo"))), error_string(ERR_UNCONFIGURED), "set_reconnect_url() while closed")
+	assert_eq(ws.client.get_last_error(), off, "get_last_error() while closed")
+	_connect(ws, py_url("/echo"))
+	await wait_until_open(ws)
+	assert_eq(error_string(ws.client.set_reconnect_url(py_url("/echo"))), error_string(ERR_UNCONFIGURED), "set_reconnect_url() with auto_reconnect off")
+	assert_eq(ws.client.get_last_error(), off, "get_last_error() with auto_reconnect off")
+	assert_eq(error_string(ws.client.set_reconnect_url("http://example.com/")), error_string(ERR_INVALID_PARAMETER), "set_reconnect_url() with an http:// URL")
+	assert_eq(ws.client.get_last_error(), "unsupported URL scheme \"http\": use ws:// or wss://", "get_last_error() for the http:// URL")
+
+
 func test_disconnect_from_host_never_reconnects() -> void:
 	var ws := _reconnecting_client()
 	_connect(ws, py_url("/echo"))

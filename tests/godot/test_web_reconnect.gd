@@ -55,3 +55,15 @@ func test_dropped_connection_reconnects_and_messages_flow_again() -> void:
 		received.append(ws.client.get_packet().get_string_from_utf8())
 	assert_eq(received.back(), "after the drop", "the echo after reconnecting comes last")
 	note("web path: %s; queue %s" % [lifecycle, received])
+
+
+## A browser sends no headers of its own choosing: the web path's reconnect target takes a URL
+## (with the token in its query, say) and refuses headers.
+func _retarget(client: MultiplayerPeer, url: String) -> Error:
+	var with_header: Error = client.set_reconnect_url(url, PackedStringArray(), PackedStringArray([REFRESHED_HEADER]))
+	assert_eq(error_string(with_header), error_string(ERR_UNAVAILABLE), "set_reconnect_url() with a header on the web path")
+	return client.set_reconnect_url(url)
+
+
+func _check_resumed_headers(seen: Dictionary) -> void:
+	assert_eq(seen.has("x-token"), false, "no header from the web path")

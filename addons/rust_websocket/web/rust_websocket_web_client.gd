@@ -211,6 +211,25 @@ func connect_to_url(url: String, protocols := PackedStringArray(), gd_mp_api := 
 	return OK
 
 
+## Makes auto-reconnect's next attempt, and those after it, connect to [param url] with
+## [param protocols] instead of what [method connect_to_url] was given, as the native class does.
+## [param custom_headers] cannot be sent by a browser: any makes it refuse.
+func set_reconnect_url(url: String, protocols := PackedStringArray(), custom_headers := PackedStringArray()) -> Error:
+	var problem := _url_problem(url)
+	if problem.is_empty():
+		problem = _protocols_problem(protocols)
+	if not problem.is_empty():
+		return _refuse(ERR_INVALID_PARAMETER, problem)
+	problem = _browser_limit(url, custom_headers if not custom_headers.is_empty() else handshake_headers)
+	if not problem.is_empty():
+		return _refuse(ERR_UNAVAILABLE, problem)
+	if not auto_reconnect or _multiplayer or (_state == STATE_CLOSED and _reconnect_at_ms == 0):
+		return _refuse(ERR_UNCONFIGURED, "auto-reconnect is not on for this connection, so there is no next attempt to change: set auto_reconnect = true before connect_to_url(), or call connect_to_url() with the new URL")
+	_url = url
+	_protocols = protocols
+	return OK
+
+
 ## Starts the close handshake with [param code] (1000, or 3000–4999) and [param reason] (at most
 ## 123 bytes), as the native class does.
 func disconnect_from_host(code := 1000, reason := "") -> void:

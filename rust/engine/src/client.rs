@@ -210,6 +210,20 @@ impl Client {
         Ok(())
     }
 
+    /// Makes auto-reconnect's next attempt, and those after it, connect with `request` (another
+    /// URL, sub-protocols or headers: a resume URL the server handed out, a refreshed token)
+    /// instead of the request they used so far; the settings stay those of `connect`. Fails with
+    /// [`Error::ReconnectOff`] unless auto-reconnect is on for a connection that is not closed.
+    pub fn set_reconnect_request(&mut self, request: ConnectRequest) -> Result<(), Error> {
+        match &mut self.reconnect_target {
+            Some((target, _)) if self.state != ReadyState::Closed => {
+                *target = request;
+                Ok(())
+            }
+            _ => Err(Error::ReconnectOff),
+        }
+    }
+
     /// Opens a session for `request` with `config`, forgetting the last connection's details.
     fn start_connection(
         &mut self,

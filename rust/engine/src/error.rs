@@ -31,6 +31,9 @@ pub enum Error {
     NotOpen,
     /// Sending while auto-reconnect is connecting again (nothing is queued).
     Reconnecting { attempt: u32 },
+    /// Changing the reconnect target while auto-reconnect is not on for the connection (it was
+    /// off at `connect`, the connection is a Godot multiplayer peer, or the client is closed).
+    ReconnectOff,
     /// Sending an empty message with [`Config::godot_multiplayer`](crate::Config): Godot's
     /// `WebSocketMultiplayerPeer` drops empty packets with an error.
     EmptyMultiplayerPacket,
@@ -170,6 +173,12 @@ impl fmt::Display for Error {
                 f,
                 "the connection is being re-established (auto-reconnect, attempt {attempt}); \
                  nothing was sent: send again once it is open"
+            ),
+            Error::ReconnectOff => write!(
+                f,
+                "auto-reconnect is not on for this connection, so there is no next attempt to \
+                 change: set auto_reconnect = true before connect_to_url(), or call \
+                 connect_to_url() with the new URL"
             ),
             Error::EmptyMultiplayerPacket => write!(
                 f,
@@ -432,6 +441,7 @@ mod tests {
             Error::NotOpen,
             Error::Reconnecting { attempt: 2 },
             Error::EmptyMultiplayerPacket,
+            Error::ReconnectOff,
             Error::InvalidCloseCode { code: 999 },
             Error::CloseReasonTooLong { len: 200 },
             Error::Resolve {
@@ -576,6 +586,7 @@ mod tests {
             Error::CloseTimeout { .. } => 33,
             Error::ReconnectGaveUp { .. } => 34,
             Error::Internal { .. } => 35,
+            Error::ReconnectOff => 36,
         }
     }
 

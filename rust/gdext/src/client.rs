@@ -336,9 +336,10 @@ impl RustWebSocketClient {
     /// Starts connecting to a [code]ws://[/code] or [code]wss://[/code] URL and returns at once.
     /// [param protocols] are offered as sub-protocols (the server must pick one of them).
     /// [param custom_headers] entries are [code]"Name: value"[/code] lines added to the upgrade
-    /// request; when it is empty, those of [member handshake_headers] are sent instead. Returns [constant OK], or an error for a malformed URL or header, an unsupported
-    /// scheme or an unusable proxy URL ([constant ERR_INVALID_PARAMETER]) or a connection
-    /// already in progress ([constant ERR_ALREADY_IN_USE]); [method get_last_error] says which.
+    /// request; when it is empty, those of [member handshake_headers] are sent instead. Returns
+    /// [constant OK], or an error for a malformed URL or header, an unsupported scheme or an
+    /// unusable proxy URL ([constant ERR_INVALID_PARAMETER]) or a connection already in progress
+    /// ([constant ERR_ALREADY_IN_USE]); [method get_last_error] says which.
     ///
     /// With [param gd_mp_api] [code]true[/code], the client joins a Godot
     /// [WebSocketMultiplayerPeer] server as a [MultiplayerPeer]: assign it to
@@ -355,14 +356,61 @@ impl RustWebSocketClient {
         #[opt(default = false)] gd_mp_api: bool,
         #[opt(default = &PackedStringArray::new())] custom_headers: PackedStringArray,
     ) -> GodotError {
+        self.guarded("connect_to_url", GodotError::ERR_BUG, |this| {
+            this.connect_to_url_unguarded(url, protocols, gd_mp_api, custom_headers)
+        })
+    }
+
+    /// Makes auto-reconnect's next attempt, and those after it, connect to [param url] with
+    /// [param protocols] and [param custom_headers] (when empty, [member handshake_headers])
+    /// instead of what [method connect_to_url] was given: a resume URL a server handed out, or a
+    /// header with a refreshed token. Call it from the handler of [signal reconnecting], or ahead
+    /// of time while connected; the other settings stay as they were. Returns [constant OK],
+    /// [constant ERR_INVALID_PARAMETER] for a malformed URL, header or sub-protocol, and
+    /// [constant ERR_UNCONFIGURED] when [member auto_reconnect] was off at
+    /// [method connect_to_url], for a multiplayer peer, or once closed; [method get_last_error]
+    /// says which.
+    #[func]
+    fn set_reconnect_url(
+        &mut self,
+        url: GString,
+        #[opt(default = &PackedStringArray::new())] protocols: PackedStringArray,
+        #[opt(default = &PackedStringArray::new())] custom_headers: PackedStringArray,
+    ) -> GodotError {
+        let result = self
+            .connect_request(&url, &protocols, &custom_headers)
+            .and_then(|request| self.client.set_reconnect_request(request));
+        match result {
+            Ok(()) => GodotError::OK,
+            Err(error) => self.refuse(error),
+        }
+    }
+
+    /// The engine's request for [param url], [param protocols] and [param custom_headers] (when
+    /// empty, [member handshake_headers]).
+    fn connect_request(
+        &self,
+        url: &GString,
+        protocols: &PackedStringArray,
+        custom_headers: &PackedStringArray,
+    ) -> Result<ConnectRequest, Error> {
         let headers = if custom_headers.is_empty() {
-            self.handshake_headers.clone()
+            &self.handshake_headers
         } else {
             custom_headers
         };
-        self.guarded("connect_to_url", GodotError::ERR_BUG, |this| {
-            this.connect_to_url_unguarded(url, protocols, gd_mp_api, headers)
-        })
+        ConnectRequest::new(&url.to_string())
+            .and_then(|request| {
+                request.with_protocols(protocols.as_slice().iter().map(GString::to_string))
+            })
+            .and_then(|request| {
+                headers
+                    .as_slice()
+                    .iter()
+                    .try_fold(request, |request, line| {
+                        request.with_header_line(&line.to_string())
+                    })
+            })
     }
 
     fn connect_to_url_unguarded(
@@ -372,18 +420,7 @@ impl RustWebSocketClient {
         gd_mp_api: bool,
         custom_headers: PackedStringArray,
     ) -> GodotError {
-        let request = ConnectRequest::new(&url.to_string())
-            .and_then(|request| {
-                request.with_protocols(protocols.as_slice().iter().map(GString::to_string))
-            })
-            .and_then(|request| {
-                custom_headers
-                    .as_slice()
-                    .iter()
-                    .try_fold(request, |request, line| {
-                        request.with_header_line(&line.to_string())
-                    })
-            });
+        let request = self.connect_request(&url, &protocols, &custom_headers);
         let result = request.and_then(|request| {
             let config = self
                 .connection_config()?
@@ -468,7 +505,9 @@ impl RustWebSocketClient {
     fn refuse(&mut self, error: Error) -> GodotError {
         let code = match error {
             Error::AlreadyConnected => GodotError::ERR_ALREADY_IN_USE,
-            Error::NotOpen | Error::Reconnecting { .. } => GodotError::ERR_UNCONFIGURED,
+            Error::NotOpen | Error::Reconnecting { .. } | Error::ReconnectOff => {
+                GodotError::ERR_UNCONFIGURED
+            }
             _ => GodotError::ERR_INVALID_PARAMETER,
         };
         self.refuse_call(code, error.to_string())
