@@ -18,6 +18,7 @@ mod multiplayer_peer;
 mod settings;
 mod statistics;
 
+use crate::convert::{connect_request, refusal_code};
 use crate::debugger::DebuggerReporter;
 use crate::panic_guard;
 use godot::classes::multiplayer_peer::TransferMode;
@@ -26,7 +27,7 @@ use godot::classes::IMultiplayerPeerExtension;
 use godot::classes::{CryptoKey, MultiplayerPeerExtension, X509Certificate};
 use godot::global::Error as GodotError;
 use godot::prelude::*;
-use rust_websocket_engine::{Client, ConnectRequest, Error, Message, ReadyState};
+use rust_websocket_engine::{Client, Error, Message, ReadyState};
 
 /// A WebSocket client for any RFC 6455 server, with TLS by rustls, no 64 KiB message ceiling, no
 /// silently dropped data, and errors that say what went wrong.
@@ -363,18 +364,7 @@ impl RustWebSocketClient {
         gd_mp_api: bool,
         custom_headers: PackedStringArray,
     ) -> GodotError {
-        let request = ConnectRequest::new(&url.to_string())
-            .and_then(|request| {
-                request.with_protocols(protocols.as_slice().iter().map(GString::to_string))
-            })
-            .and_then(|request| {
-                custom_headers
-                    .as_slice()
-                    .iter()
-                    .try_fold(request, |request, line| {
-                        request.with_header_line(&line.to_string())
-                    })
-            });
+        let request = connect_request(&url, &protocols, &custom_headers);
         let result = request.and_then(|request| {
             let config = self
                 .connection_config()?
@@ -444,12 +434,7 @@ impl RustWebSocketClient {
 impl RustWebSocketClient {
     /// Records why the engine refused a call and returns the matching Godot error.
     fn refuse(&mut self, error: Error) -> GodotError {
-        let code = match error {
-            Error::AlreadyConnected => GodotError::ERR_ALREADY_IN_USE,
-            Error::NotOpen | Error::Reconnecting { .. } => GodotError::ERR_UNCONFIGURED,
-            _ => GodotError::ERR_INVALID_PARAMETER,
-        };
-        self.refuse_call(code, error.to_string())
+        self.refuse_call(refusal_code(&error), error.to_string())
     }
 
     /// Records `reason` as the last error of a refused call and returns `code`.
@@ -476,10 +461,7 @@ impl RustWebSocketClient {
         match panic_guard::catch(self, body) {
             Ok(result) => result,
             Err(message) => {
-                let error = Error::Internal {
-                    detail: format!("{entry}() panicked: {message}"),
-                };
-                godot_error!("RustWebSocketClient: {error}");
+                let error = panic_guard::internal_error("RustWebSocketClient", entry, &message);
                 self.refuse_call(GodotError::FAILED, error.to_string());
                 self.client.abort(error);
                 self.current_packet = None;

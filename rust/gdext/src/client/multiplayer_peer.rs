@@ -11,6 +11,7 @@ use rust_websocket_engine::multiplayer::SERVER_PEER_ID;
 use rust_websocket_engine::{Message, ReadyState};
 
 use super::RustWebSocketClient;
+use crate::convert::{lend_packet, packet_bytes};
 
 #[godot_api]
 impl IMultiplayerPeerExtension for RustWebSocketClient {
@@ -36,16 +37,9 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
         let Some(message) = &self.current_packet else {
             return GodotError::ERR_UNAVAILABLE;
         };
-        let Ok(len) = i32::try_from(message.len()) else {
-            return GodotError::ERR_OUT_OF_MEMORY;
-        };
         // SAFETY: Godot passes valid out-pointers; the buffer stays alive in `current_packet`
         // until the next call, which is as long as Godot reads it.
-        unsafe {
-            *r_buffer.ptr() = RawPtr::new(message.as_bytes().as_ptr());
-            *r_buffer_size.ptr() = len;
-        }
-        GodotError::OK
+        unsafe { lend_packet(message, r_buffer, r_buffer_size) }
     }
 
     unsafe fn put_packet_rawptr(
@@ -53,13 +47,8 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
         p_buffer: RawPtr<*const u8>,
         p_buffer_size: i32,
     ) -> GodotError {
-        let len = usize::try_from(p_buffer_size).unwrap_or(0);
-        let data = if len == 0 {
-            Vec::new()
-        } else {
-            // SAFETY: Godot passes a buffer of `p_buffer_size` bytes, valid for this call.
-            unsafe { std::slice::from_raw_parts(p_buffer.ptr(), len) }.to_vec()
-        };
+        // SAFETY: Godot passes a buffer of `p_buffer_size` bytes, valid for this call.
+        let data = unsafe { packet_bytes(p_buffer, p_buffer_size) };
         self.send_message(Message::from(data))
     }
 

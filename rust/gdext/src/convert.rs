@@ -1,0 +1,136 @@
+//! What both classes, `RustWebSocketClient` and `RustWebSocketPeer`, turn from Godot's values
+//! into the engine's and back: the connect request, trusted certificates, durations and sizes,
+//! refused calls' error codes, and packets lent to or taken from `PacketPeer`'s virtuals.
+
+use std::time::Duration;
+
+use godot::classes::{FileAccess, X509Certificate};
+use godot::global::Error as GodotError;
+use godot::prelude::*;
+use godot_core::meta::RawPtr;
+use rust_websocket_engine::{
+    parse_pem_certificates, CertificateDer, ConnectRequest, Error, Message,
+};
+
+/// The request for `url`, offering `protocols` and adding the `"Name: value"` lines of
+/// `headers`; fails on a malformed URL, protocol or header.
+pub(crate) fn connect_request(
+    url: &GString,
+    protocols: &PackedStringArray,
+    headers: &PackedStringArray,
+) -> Result<ConnectRequest, Error> {
+    ConnectRequest::new(&url.to_string())
+        .and_then(|request| {
+            request.with_protocols(protocols.as_slice().iter().map(GString::to_string))
+        })
+        .and_then(|request| {
+            headers
+                .as_slice()
+                .iter()
+                .try_fold(request, |request, line| {
+                    request.with_header_line(&line.to_string())
+                })
+        })
+}
+
+/// The Godot error a call the engine refused with `error` returns.
+pub(crate) fn refusal_code(error: &Error) -> GodotError {
+    match error {
+        Error::AlreadyConnected => GodotError::ERR_ALREADY_IN_USE,
+        Error::NotOpen | Error::Reconnecting { .. } => GodotError::ERR_UNCONFIGURED,
+        _ => GodotError::ERR_INVALID_PARAMETER,
+    }
+}
+
+/// The certificates `certificate` holds, to trust for `wss://`; `property` names where it was
+/// set, for the error.
+pub(crate) fn trusted_certificates(
+    certificate: &Gd<X509Certificate>,
+    property: &str,
+) -> Result<Vec<CertificateDer<'static>>, Error> {
+    parse_pem_certificates(&certificate_pem(certificate, property)).map_err(|reason| {
+        Error::TlsSettings {
+            detail: format!("{property} is unusable: {reason}"),
+        }
+    })
+}
+
+/// The PEM text of every certificate an [X509Certificate] holds.
+///
+/// Godot's `save_to_string()` repeats the first certificate of a chain for every certificate in
+/// it (4.6 also appends a NUL), so when the certificate was loaded from a file, e.g.
+/// `load("res://ca_chain.crt")`, the file itself is read instead.
+/// `property` names the property it is read from, for the warning.
+pub(crate) fn certificate_pem(certificate: &Gd<X509Certificate>, property: &str) -> String {
+    let path = certificate.get_path();
+    if !path.is_empty() {
+        let pem = FileAccess::get_file_as_string(&path).to_string();
+        if pem.contains("-----BEGIN CERTIFICATE-----") {
+            return pem;
+        }
+    }
+    let pem = certificate.clone().save_to_string().to_string();
+    let blocks: Vec<&str> = pem.split("-----BEGIN CERTIFICATE-----").skip(1).collect();
+    if blocks.len() > 1 && blocks.iter().all(|block| *block == blocks[0]) {
+        godot_warn!(
+            "rust_websocket: {property} holds {} certificates, but Godot only \
+             exposes the first of them; load the file with load(\"res://...crt\") so every \
+             certificate in it is read.",
+            blocks.len()
+        );
+    }
+    pem
+}
+
+/// A size property as bytes: at least 1.
+pub(crate) fn clamp_to_usize(value: i64) -> usize {
+    usize::try_from(value.max(1)).unwrap_or(usize::MAX)
+}
+
+/// A duration property in seconds: at least a millisecond.
+pub(crate) fn seconds(value: f64) -> Duration {
+    Duration::try_from_secs_f64(value.max(0.001)).unwrap_or(Duration::MAX)
+}
+
+/// `value` seconds, where 0 or less means zero (off).
+pub(crate) fn seconds_or_zero(value: f64) -> Duration {
+    if value > 0.0 {
+        seconds(value)
+    } else {
+        Duration::ZERO
+    }
+}
+
+/// Lends `message` to Godot through `PacketPeer`'s `_get_packet` out-pointers.
+///
+/// # Safety
+/// The pointers must be the valid out-pointers Godot passes, and `message` must stay alive
+/// until the next call on the same object (Godot reads the buffer until then).
+pub(crate) unsafe fn lend_packet(
+    message: &Message,
+    r_buffer: RawPtr<*mut RawPtr<*const u8>>,
+    r_buffer_size: RawPtr<*mut i32>,
+) -> GodotError {
+    let Ok(len) = i32::try_from(message.len()) else {
+        return GodotError::ERR_OUT_OF_MEMORY;
+    };
+    // SAFETY: as the caller promised.
+    unsafe {
+        *r_buffer.ptr() = RawPtr::new(message.as_bytes().as_ptr());
+        *r_buffer_size.ptr() = len;
+    }
+    GodotError::OK
+}
+
+/// The bytes `PacketPeer`'s `_put_packet` hands over.
+///
+/// # Safety
+/// `p_buffer` must point to `p_buffer_size` readable bytes (Godot's promise for the call).
+pub(crate) unsafe fn packet_bytes(p_buffer: RawPtr<*const u8>, p_buffer_size: i32) -> Vec<u8> {
+    let len = usize::try_from(p_buffer_size).unwrap_or(0);
+    if len == 0 {
+        return Vec::new();
+    }
+    // SAFETY: as the caller promised.
+    unsafe { std::slice::from_raw_parts(p_buffer.ptr(), len) }.to_vec()
+}
