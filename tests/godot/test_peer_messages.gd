@@ -147,3 +147,25 @@ func test_peer_wss_common_name_override_verifies_that_name() -> void:
 	var options := TLSOptions.client(certificate("example.crt"), "example.com")
 	var peer := await open_peer(py_tls_url("example", "/echo", "127.0.0.1"), options)
 	await close_peer(peer)
+
+
+func test_peer_close_minus_one_is_refused_in_words() -> void:
+	var peer := await open_peer(py_url("/echo"))
+	peer.close(-1)
+	assert_eq(peer.get_ready_state(), RustWebSocketPeer.STATE_OPEN, "state after close(-1)")
+	assert_true(peer.get_last_error().contains("-1"), "get_last_error() names the code: %s" % peer.get_last_error())
+	if log_catcher != null:
+		var printed: PackedStringArray = log_catcher.take()
+		assert_true(printed.size() == 1 and printed[0].contains("close()"), "printed: %s" % printed)
+	await close_peer(peer)
+
+
+func test_peer_server_tls_options_are_refused_in_words() -> void:
+	var crypto := Crypto.new()
+	var key := crypto.generate_rsa(2048)
+	var cert := crypto.generate_self_signed_certificate(key, "CN=localhost")
+	var peer := RustWebSocketPeer.new()
+	var error := peer.connect_to_url(py_tls_url("localhost"), TLSOptions.server(key, cert))
+	assert_eq(error_string(error), error_string(ERR_INVALID_PARAMETER), "connect_to_url() with server options")
+	assert_true(peer.get_last_error().contains("TLSOptions.server()"), "get_last_error(): %s" % peer.get_last_error())
+	assert_eq(peer.get_ready_state(), RustWebSocketPeer.STATE_CLOSED, "state")

@@ -15,7 +15,7 @@ use godot::global::Error as GodotError;
 use godot::prelude::*;
 use godot_core::meta::RawPtr;
 use rust_websocket_engine::{
-    Client, Config, Error, Event, Message, TlsConfig, DEFAULT_MAX_MESSAGE_SIZE,
+    Client, Config, Error, Event, Message, ProxySetting, TlsConfig, DEFAULT_MAX_MESSAGE_SIZE,
 };
 
 use crate::convert::{
@@ -37,7 +37,8 @@ use types::{State, TlsClientOptions, WriteMode};
 /// [method close]. No signals, as with [WebSocketPeer]. What differs is underneath: no 64 KiB
 /// message ceiling (messages up to 64 MiB), nothing dropped when the game reads slowly (the
 /// server is slowed down instead), all network work on a background thread (so [method poll]
-/// never blocks), and [method get_last_error] saying in words why a connection failed.
+/// never blocks), and [method get_last_error] saying in words why a connection failed. As
+/// [WebSocketPeer], it connects directly, never through a proxy.
 ///
 /// The enums are those of [WebSocketPeer], with the same values: [code]State[/code]
 /// ([constant STATE_CONNECTING] = 0, [constant STATE_OPEN] = 1, [constant STATE_CLOSING] = 2,
@@ -229,7 +230,7 @@ impl RustWebSocketPeer {
         })
     }
 
-    /// The IP address of the server once connected, or empty. Through a proxy, the proxy's.
+    /// The IP address of the server once connected, or empty.
     #[func]
     fn get_connected_host(&self) -> GString {
         self.client
@@ -238,7 +239,7 @@ impl RustWebSocketPeer {
             .unwrap_or_default()
     }
 
-    /// The port of the server once connected, or 0. Through a proxy, the proxy's.
+    /// The port of the server once connected, or 0.
     #[func]
     fn get_connected_port(&self) -> i32 {
         self.client
@@ -421,6 +422,8 @@ impl RustWebSocketPeer {
             .with_heartbeat_interval(seconds_or_zero(self.heartbeat_interval))
             // WebSocketPeer only pings; it never drops a connection for a missing pong.
             .with_heartbeat_timeout(std::time::Duration::ZERO)
+            // WebSocketPeer connects directly; proxies are RustWebSocketClient's.
+            .with_proxy(ProxySetting::Direct)
             .with_tls(tls_config(tls_options)?))
     }
 
