@@ -1,6 +1,7 @@
 //! What both classes, `RustWebSocketClient` and `RustWebSocketPeer`, turn from Godot's values
 //! into the engine's and back: the connect request, trusted certificates, durations and sizes,
-//! refused calls' error codes, and packets lent to or taken from `PacketPeer`'s virtuals.
+//! refused calls' error codes, the connection's details as Godot shows them, and packets lent to
+//! or taken from `PacketPeer`'s virtuals.
 
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use godot::global::Error as GodotError;
 use godot::prelude::*;
 use godot_core::meta::RawPtr;
 use rust_websocket_engine::{
-    parse_pem_certificates, CertificateDer, ConnectRequest, Error, Message,
+    parse_pem_certificates, CertificateDer, Client, ConnectRequest, Error, Message,
 };
 
 /// The request for `url`, offering `protocols` and adding the `"Name: value"` lines of
@@ -101,12 +102,56 @@ pub(crate) fn seconds_or_zero(value: f64) -> Duration {
     }
 }
 
+/// The server's IP address once connected, or empty.
+pub(crate) fn connected_host(client: &Client) -> GString {
+    client
+        .peer_addr()
+        .map(|addr| GString::from(&addr.ip().to_string()))
+        .unwrap_or_default()
+}
+
+/// The server's port once connected, or 0.
+pub(crate) fn connected_port(client: &Client) -> u16 {
+    client.peer_addr().map_or(0, |addr| addr.port())
+}
+
+/// The close code the connection ended with, or -1 when it ended without a close frame.
+pub(crate) fn close_code(client: &Client) -> i32 {
+    client.close_code().map_or(-1, i32::from)
+}
+
+/// The number of messages waiting to be read, as `PacketPeer` counts them.
+pub(crate) fn available_packet_count(client: &Client) -> i32 {
+    i32::try_from(client.queued_message_count()).unwrap_or(i32::MAX)
+}
+
+/// Takes the next message into `current` (where it stays alive until the next call) and lends
+/// it to Godot through `PacketPeer`'s `_get_packet` out-pointers; `ERR_UNAVAILABLE` when none is
+/// queued.
+///
+/// # Safety
+/// The pointers must be the valid out-pointers Godot passes, and `current` must not change
+/// before the next call on the same object (Godot reads the buffer until then).
+pub(crate) unsafe fn lend_next_packet(
+    client: &mut Client,
+    current: &mut Option<Message>,
+    r_buffer: RawPtr<*mut RawPtr<*const u8>>,
+    r_buffer_size: RawPtr<*mut i32>,
+) -> GodotError {
+    *current = client.take_message();
+    let Some(message) = current else {
+        return GodotError::ERR_UNAVAILABLE;
+    };
+    // SAFETY: as the caller promised.
+    unsafe { lend_packet(message, r_buffer, r_buffer_size) }
+}
+
 /// Lends `message` to Godot through `PacketPeer`'s `_get_packet` out-pointers.
 ///
 /// # Safety
 /// The pointers must be the valid out-pointers Godot passes, and `message` must stay alive
 /// until the next call on the same object (Godot reads the buffer until then).
-pub(crate) unsafe fn lend_packet(
+unsafe fn lend_packet(
     message: &Message,
     r_buffer: RawPtr<*mut RawPtr<*const u8>>,
     r_buffer_size: RawPtr<*mut i32>,

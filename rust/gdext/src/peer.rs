@@ -19,7 +19,8 @@ use rust_websocket_engine::{
 };
 
 use crate::convert::{
-    clamp_to_usize, connect_request, lend_packet, packet_bytes, refusal_code, seconds_or_zero,
+    available_packet_count, clamp_to_usize, close_code, connect_request, connected_host,
+    connected_port, lend_next_packet, packet_bytes, refusal_code, seconds_or_zero,
     trusted_certificates,
 };
 use crate::panic_guard;
@@ -61,7 +62,7 @@ pub struct RustWebSocketPeer {
     handshake_headers: PackedStringArray,
     /// Bytes of received messages not yet read at which reading from the socket pauses (default
     /// 65535, as Godot's). Unlike Godot's buffer, it is not a ceiling: a message of any size
-    /// up to 64 MiB ([method PacketPeer.get_max_packet_size]) still arrives whole, and when
+    /// up to 64 MiB still arrives whole, and when
     /// unread messages reach this size the server is slowed down by TCP instead of the
     /// connection failing. Reading resumes as messages are read. Applies to the next connection.
     #[var(get = get_inbound_buffer_size, set = set_inbound_buffer_size)]
@@ -233,18 +234,13 @@ impl RustWebSocketPeer {
     /// The IP address of the server once connected, or empty.
     #[func]
     fn get_connected_host(&self) -> GString {
-        self.client
-            .peer_addr()
-            .map(|addr| GString::from(&addr.ip().to_string()))
-            .unwrap_or_default()
+        connected_host(&self.client)
     }
 
     /// The port of the server once connected, or 0.
     #[func]
     fn get_connected_port(&self) -> i32 {
-        self.client
-            .peer_addr()
-            .map_or(0, |addr| i32::from(addr.port()))
+        i32::from(connected_port(&self.client))
     }
 
     /// The sub-protocol the server selected from [member supported_protocols], or empty.
@@ -283,7 +279,7 @@ impl RustWebSocketPeer {
     /// the connection, e.g. 1009), or -1 when it ended without a close frame.
     #[func]
     fn get_close_code(&self) -> i32 {
-        self.client.close_code().map_or(-1, i32::from)
+        close_code(&self.client)
     }
 
     /// The reason the server gave in its close frame, or empty.
@@ -384,13 +380,16 @@ impl IPacketPeerExtension for RustWebSocketPeer {
         r_buffer: RawPtr<*mut RawPtr<*const u8>>,
         r_buffer_size: RawPtr<*mut i32>,
     ) -> GodotError {
-        self.current_packet = self.client.take_message();
-        let Some(message) = &self.current_packet else {
-            return GodotError::ERR_UNAVAILABLE;
-        };
-        // SAFETY: Godot passes valid out-pointers; the buffer stays alive in `current_packet`
-        // until the next call, which is as long as Godot reads it.
-        unsafe { lend_packet(message, r_buffer, r_buffer_size) }
+        // SAFETY: Godot passes valid out-pointers; `current_packet` keeps the buffer until the
+        // next call, which is as long as Godot reads it.
+        unsafe {
+            lend_next_packet(
+                &mut self.client,
+                &mut self.current_packet,
+                r_buffer,
+                r_buffer_size,
+            )
+        }
     }
 
     /// Sends the buffer as one binary message, as [WebSocketPeer] does.
@@ -405,7 +404,7 @@ impl IPacketPeerExtension for RustWebSocketPeer {
     }
 
     fn get_available_packet_count(&self) -> i32 {
-        i32::try_from(self.client.queued_message_count()).unwrap_or(i32::MAX)
+        available_packet_count(&self.client)
     }
 
     fn get_max_packet_size(&self) -> i32 {

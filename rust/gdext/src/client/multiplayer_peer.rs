@@ -11,7 +11,7 @@ use rust_websocket_engine::multiplayer::SERVER_PEER_ID;
 use rust_websocket_engine::{Message, ReadyState};
 
 use super::RustWebSocketClient;
-use crate::convert::{lend_packet, packet_bytes};
+use crate::convert::{available_packet_count, lend_next_packet, packet_bytes};
 
 #[godot_api]
 impl IMultiplayerPeerExtension for RustWebSocketClient {
@@ -33,13 +33,18 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
         r_buffer: RawPtr<*mut RawPtr<*const u8>>,
         r_buffer_size: RawPtr<*mut i32>,
     ) -> GodotError {
-        self.current_packet = self.guarded("get_packet", None, |this| this.client.take_message());
-        let Some(message) = &self.current_packet else {
-            return GodotError::ERR_UNAVAILABLE;
-        };
-        // SAFETY: Godot passes valid out-pointers; the buffer stays alive in `current_packet`
-        // until the next call, which is as long as Godot reads it.
-        unsafe { lend_packet(message, r_buffer, r_buffer_size) }
+        self.guarded("get_packet", GodotError::FAILED, |this| {
+            // SAFETY: Godot passes valid out-pointers; `current_packet` keeps the buffer until
+            // the next call, which is as long as Godot reads it.
+            unsafe {
+                lend_next_packet(
+                    &mut this.client,
+                    &mut this.current_packet,
+                    r_buffer,
+                    r_buffer_size,
+                )
+            }
+        })
     }
 
     unsafe fn put_packet_rawptr(
@@ -53,7 +58,7 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
     }
 
     fn get_available_packet_count(&self) -> i32 {
-        i32::try_from(self.client.queued_message_count()).unwrap_or(i32::MAX)
+        available_packet_count(&self.client)
     }
 
     fn get_max_packet_size(&self) -> i32 {
