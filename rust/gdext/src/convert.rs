@@ -34,6 +34,37 @@ pub(crate) fn connect_request(
         })
 }
 
+/// `WebSocketPeer.WRITE_MODE_TEXT`: `send()` sends the data as text.
+pub(crate) const WRITE_MODE_TEXT: i64 = 0;
+/// `WebSocketPeer.WRITE_MODE_BINARY`: `send()` sends the data as binary.
+pub(crate) const WRITE_MODE_BINARY: i64 = 1;
+
+/// The message `send(data, write_mode)` sends, or the error it returns and why: text must be
+/// UTF-8, and `write_mode` one of the two above.
+pub(crate) fn message_in_write_mode(
+    data: &PackedByteArray,
+    write_mode: i64,
+) -> Result<Message, (GodotError, String)> {
+    match write_mode {
+        WRITE_MODE_BINARY => Ok(Message::from(data.to_vec())),
+        WRITE_MODE_TEXT => String::from_utf8(data.to_vec())
+            .map(Message::from)
+            .map_err(|_| {
+                (
+                    GodotError::ERR_INVALID_DATA,
+                    "send() in WRITE_MODE_TEXT needs UTF-8 data".into(),
+                )
+            }),
+        other => Err((
+            GodotError::ERR_INVALID_PARAMETER,
+            format!(
+                "send() takes WRITE_MODE_TEXT (0) or WRITE_MODE_BINARY (1) as write_mode, \
+                 not {other}"
+            ),
+        )),
+    }
+}
+
 /// The Godot error a call the engine refused with `error` returns.
 pub(crate) fn refusal_code(error: &Error) -> GodotError {
     match error {

@@ -20,8 +20,8 @@ use rust_websocket_engine::{
 
 use crate::convert::{
     available_packet_count, clamp_to_usize, close_code, connect_request, connected_host,
-    connected_port, lend_next_packet, packet_bytes, refusal_code, seconds_or_zero,
-    trusted_certificates,
+    connected_port, lend_next_packet, message_in_write_mode, packet_bytes, refusal_code,
+    seconds_or_zero, trusted_certificates,
 };
 use crate::panic_guard;
 pub(crate) use types::register_enums;
@@ -149,30 +149,18 @@ impl RustWebSocketPeer {
     }
 
     /// Sends [param message] as a binary message, or as text with [constant WRITE_MODE_TEXT]
-    /// (then it must be UTF-8, else [constant ERR_INVALID_DATA]). Returns
-    /// [constant ERR_UNCONFIGURED] and queues nothing unless the connection is open.
+    /// (then it must be UTF-8, else [constant ERR_INVALID_DATA]); another [param write_mode]
+    /// returns [constant ERR_INVALID_PARAMETER]. Returns [constant ERR_UNCONFIGURED] and queues
+    /// nothing unless the connection is open.
     #[func]
     fn send(
         &mut self,
         message: PackedByteArray,
         #[opt(default = WriteMode::BINARY)] write_mode: WriteMode,
     ) -> GodotError {
-        match write_mode {
-            WriteMode::BINARY => self.send_message(Message::from(message.to_vec())),
-            WriteMode::TEXT => match String::from_utf8(message.to_vec()) {
-                Ok(text) => self.send_message(Message::from(text)),
-                Err(_) => self.refuse_call(
-                    GodotError::ERR_INVALID_DATA,
-                    "send() in WRITE_MODE_TEXT needs UTF-8 data".into(),
-                ),
-            },
-            WriteMode(other) => self.refuse_call(
-                GodotError::ERR_INVALID_PARAMETER,
-                format!(
-                    "send() takes WRITE_MODE_TEXT (0) or WRITE_MODE_BINARY (1) as write_mode, \
-                     not {other}"
-                ),
-            ),
+        match message_in_write_mode(&message, write_mode.0) {
+            Ok(message) => self.send_message(message),
+            Err((code, reason)) => self.refuse_call(code, reason),
         }
     }
 
@@ -197,10 +185,7 @@ impl RustWebSocketPeer {
     fn poll(&mut self) {
         self.guarded("poll", (), |this| {
             while let Some(event) = this.client.poll_event() {
-                if matches!(
-                    event,
-                    Event::Failed | Event::Closed { .. } | Event::ReconnectFailed { .. }
-                ) {
+                if matches!(event, Event::Failed | Event::Closed { .. }) {
                     this.last_error = this
                         .client
                         .last_error()

@@ -6,6 +6,7 @@ use rust_websocket_engine::{Error, Message};
 
 use super::settings::message_to_variant;
 use super::RustWebSocketClient;
+use crate::convert::message_in_write_mode;
 
 #[godot_api(secondary)]
 impl RustWebSocketClient {
@@ -25,26 +26,10 @@ impl RustWebSocketClient {
         message: PackedByteArray,
         #[opt(default = 1)] write_mode: i32,
     ) -> GodotError {
-        if write_mode != Self::WRITE_MODE_TEXT && write_mode != Self::WRITE_MODE_BINARY {
-            return self.refuse_call(
-                GodotError::ERR_INVALID_PARAMETER,
-                format!(
-                    "send() takes WRITE_MODE_TEXT (0) or WRITE_MODE_BINARY (1) as write_mode, \
-                     not {write_mode}"
-                ),
-            );
+        match message_in_write_mode(&message, i64::from(write_mode)) {
+            Ok(message) => self.send_message(message),
+            Err((code, reason)) => self.refuse_call(code, reason),
         }
-        let bytes = message.to_vec();
-        if write_mode == Self::WRITE_MODE_TEXT {
-            return match String::from_utf8(bytes) {
-                Ok(text) => self.send_message(Message::from(text)),
-                Err(_) => self.refuse_call(
-                    GodotError::ERR_INVALID_DATA,
-                    "send() in WRITE_MODE_TEXT needs UTF-8 data".into(),
-                ),
-            };
-        }
-        self.send_message(Message::from(bytes))
     }
 
     /// Sends [param buffer] as one binary message, an empty one included (the

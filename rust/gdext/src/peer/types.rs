@@ -20,6 +20,7 @@ use godot::register::private::constant::{ConstantKind, ExportConstant, IntegerCo
 use rust_websocket_engine::ReadyState;
 
 use super::RustWebSocketPeer;
+use crate::convert::{WRITE_MODE_BINARY, WRITE_MODE_TEXT};
 
 /// The enumerators of `State`, numbered as Godot's `WebSocketPeer.State` (and the engine's
 /// [`ReadyState`]).
@@ -100,8 +101,8 @@ impl ToGodot for State {
 pub(crate) struct WriteMode(pub(crate) i64);
 
 impl WriteMode {
-    pub(crate) const TEXT: Self = Self(0);
-    pub(crate) const BINARY: Self = Self(1);
+    pub(crate) const TEXT: Self = Self(WRITE_MODE_TEXT);
+    pub(crate) const BINARY: Self = Self(WRITE_MODE_BINARY);
 }
 
 impl GodotConvert for WriteMode {
