@@ -50,6 +50,9 @@ func test_peer_api_has_every_property_of_websocketpeer_with_its_default() -> voi
 			continue
 		var mine = our_peer.get(name)
 		var godots = godot_peer.get(name)
+		if name == "max_queued_packets" and Engine.get_version_info().hex < 0x040400:
+			# Godot 4.3's is 2048; RustWebSocketPeer has 4.4+'s 4096 (a number without effect here).
+			continue
 		assert_true(mine == godots, "%s defaults to %s as in WebSocketPeer (not %s)" % [name, godots, mine])
 	for name: String in ours:
 		if not theirs.has(name) and name not in NEWER_MEMBERS:

@@ -76,7 +76,7 @@ pub struct RustWebSocketPeer {
     outbound_buffer_size: i32,
     /// Kept for compatibility with [WebSocketPeer], without effect: there is no cap on the
     /// number of unread messages, whose size [member inbound_buffer_size] bounds instead (by
-    /// pausing reading, never by dropping).
+    /// pausing reading, never by dropping). Default 4096, as Godot 4.4+.
     #[var(get = get_max_queued_packets, set = set_max_queued_packets)]
     #[init(val = 4096)]
     max_queued_packets: i32,
