@@ -45,6 +45,16 @@ func listen_with(key: CryptoKey, certificate: X509Certificate) -> Error:
 	return error
 
 
+## Listens like [method listen], with a key and a self-signed certificate for localhost that
+## Godot's Crypto makes now (as Godot's docs show); returns that certificate, or null when it
+## cannot listen.
+func listen_with_crypto_certificate() -> X509Certificate:
+	var crypto := Crypto.new()
+	var key := crypto.generate_rsa(2048)
+	var certificate := crypto.generate_self_signed_certificate(key, "CN=localhost,O=Game,C=US")
+	return certificate if listen_with(key, certificate) == OK else null
+
+
 ## Connections it still holds (TLS or WebSocket handshake in progress, or open).
 func connections() -> int:
 	return _peers.size()

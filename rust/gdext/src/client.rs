@@ -20,6 +20,7 @@ mod multiplayer_peer;
 mod settings;
 mod statistics;
 
+use crate::convert::{connect_request, refusal_code};
 use crate::debugger::DebuggerReporter;
 use crate::panic_guard;
 use godot::classes::multiplayer_peer::TransferMode;
@@ -399,18 +400,7 @@ impl RustWebSocketClient {
         } else {
             custom_headers
         };
-        ConnectRequest::new(&url.to_string())
-            .and_then(|request| {
-                request.with_protocols(protocols.as_slice().iter().map(GString::to_string))
-            })
-            .and_then(|request| {
-                headers
-                    .as_slice()
-                    .iter()
-                    .try_fold(request, |request, line| {
-                        request.with_header_line(&line.to_string())
-                    })
-            })
+        connect_request(url, protocols, headers)
     }
 
     fn connect_to_url_unguarded(
@@ -503,14 +493,7 @@ impl RustWebSocketClient {
 impl RustWebSocketClient {
     /// Records why the engine refused a call and returns the matching Godot error.
     fn refuse(&mut self, error: Error) -> GodotError {
-        let code = match error {
-            Error::AlreadyConnected => GodotError::ERR_ALREADY_IN_USE,
-            Error::NotOpen | Error::Reconnecting { .. } | Error::ReconnectOff => {
-                GodotError::ERR_UNCONFIGURED
-            }
-            _ => GodotError::ERR_INVALID_PARAMETER,
-        };
-        self.refuse_call(code, error.to_string())
+        self.refuse_call(refusal_code(&error), error.to_string())
     }
 
     /// Records `reason` as the last error of a refused call and returns `code`.
@@ -537,10 +520,7 @@ impl RustWebSocketClient {
         match panic_guard::catch(self, body) {
             Ok(result) => result,
             Err(message) => {
-                let error = Error::Internal {
-                    detail: format!("{entry}() panicked: {message}"),
-                };
-                godot_error!("RustWebSocketClient: {error}");
+                let error = panic_guard::internal_error("RustWebSocketClient", entry, &message);
                 self.refuse_call(GodotError::FAILED, error.to_string());
                 self.client.abort(error);
                 self.current_packet = None;

@@ -1,13 +1,16 @@
-//! The `rust_websocket` GDExtension: registers [`RustWebSocketClient`] with Godot.
+//! The `rust_websocket` GDExtension: registers `RustWebSocketClient` and `RustWebSocketPeer`
+//! with Godot.
 //!
 //! This crate is a thin binding: the WebSocket engine lives in `rust_websocket_engine`, which
 //! has no Godot types.
 
 mod client;
+mod convert;
 mod debugger;
 #[cfg(test)]
 mod docs_tests;
 mod panic_guard;
+mod peer;
 
 use godot::prelude::*;
 
@@ -17,8 +20,10 @@ struct RustWebSocketExtension;
 unsafe impl ExtensionLibrary for RustWebSocketExtension {
     fn on_stage_init(stage: InitStage) {
         if stage == InitStage::Scene {
-            // After gdext registered the class: its enums, which gdext 0.5 cannot register.
+            // After gdext registered the classes of this stage, which the enums belong to (gdext
+            // 0.5 cannot register them).
             client::register_enums();
+            peer::register_enums();
         }
     }
 

@@ -10,9 +10,22 @@
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 
+use godot::global::godot_error;
+use rust_websocket_engine::Error;
+
 /// Runs `body` on `target`; returns its result, or the panic's message if it panicked.
 pub(crate) fn catch<T, R>(target: &mut T, body: impl FnOnce(&mut T) -> R) -> Result<R, String> {
     panic::catch_unwind(AssertUnwindSafe(|| body(target))).map_err(|payload| message(&*payload))
+}
+
+/// The error a panic with `message` in the entry point `entry` of `class` ends the connection
+/// with, printed as a Godot error.
+pub(crate) fn internal_error(class: &str, entry: &str, message: &str) -> Error {
+    let error = Error::Internal {
+        detail: format!("{entry}() panicked: {message}"),
+    };
+    godot_error!("{class}: {error}");
+    error
 }
 
 /// The message a panic was raised with.

@@ -233,7 +233,7 @@ fn check_zip(path: &Path, all_platforms: bool) -> Result<Vec<String>, String> {
 fn packaged_gdextension(gdextension: &str) -> String {
     let mut section = "";
     let mut out = format!(
-        "; rust_websocket {VERSION}: the RustWebSocketClient class for Godot {}+.\n\
+        "; rust_websocket {VERSION}: the RustWebSocketClient and RustWebSocketPeer classes for Godot {}+.\n\
          ; Release package: debug and release exports (and the editor) load the same optimized\n\
          ; library.\n",
         compatibility_minimum(gdextension)

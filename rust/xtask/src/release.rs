@@ -173,13 +173,15 @@ fn check_platforms() -> Result<(), String> {
 }
 
 /// The documentation check: every method, property, signal and constant `RustWebSocketClient`
-/// registers with Godot has a description in the editor help that gdext generates from the doc
-/// comments (`register-docs`). The binding crate's docs test writes that class reference XML (and
-/// fails on an empty description); `tests/docs/check_docs.gd` then compares it with what Godot's
-/// `ClassDB` lists for the class, in `project` (imported, with the addon and `check_docs.gd`).
-/// Returns (passed, failed) of the Godot side.
+/// and `RustWebSocketPeer` register with Godot has a description in the editor help that gdext
+/// generates from the doc comments (`register-docs`). The binding crate's docs test writes each
+/// class reference XML (and fails on an empty description); `tests/docs/check_docs.gd` then
+/// compares them with what Godot's `ClassDB` lists for the classes, in `project` (imported, with
+/// the addon and `check_docs.gd`). Returns (passed, failed) of the Godot side.
 fn check_docs(godot: &Godot, project: &Path) -> Result<Counts, String> {
-    let xml = project.join("RustWebSocketClient.xml");
+    let xml_dir = project.join("docs_xml");
+    fs::create_dir_all(&xml_dir)
+        .map_err(|e| format!("cannot create {}: {e}", xml_dir.display()))?;
     run(cargo()
         .args([
             "test",
@@ -189,8 +191,8 @@ fn check_docs(godot: &Godot, project: &Path) -> Result<Counts, String> {
             "--quiet",
             "docs_tests",
         ])
-        .env("RUST_WEBSOCKET_DOCS_XML", &xml))?;
-    let xml_arg = format!("--xml={}", xml.display());
+        .env("RUST_WEBSOCKET_DOCS_XML", &xml_dir))?;
+    let xml_arg = format!("--xml-dir={}", xml_dir.display());
     godot_counts(
         godot,
         project,

@@ -6,6 +6,7 @@ use rust_websocket_engine::multiplayer::SERVER_PEER_ID;
 use rust_websocket_engine::Message;
 
 use super::{RustWebSocketClient, State};
+use crate::convert::{close_code, connected_host, connected_port};
 
 #[godot_api(secondary)]
 impl RustWebSocketClient {
@@ -34,7 +35,7 @@ impl RustWebSocketClient {
     /// client failed the connection, e.g. 1009), or -1 when it ended without a close frame.
     #[func]
     fn get_close_code(&self) -> i64 {
-        self.client.close_code().map_or(-1, i64::from)
+        i64::from(close_code(&self.client))
     }
 
     /// The reason the server gave in its close frame, or empty.
@@ -68,21 +69,13 @@ impl RustWebSocketClient {
     /// The IP address of the server once connected, or empty.
     #[func]
     fn get_connected_host(&self) -> GString {
-        GString::from(
-            &self
-                .client
-                .peer_addr()
-                .map(|addr| addr.ip().to_string())
-                .unwrap_or_default(),
-        )
+        connected_host(&self.client)
     }
 
     /// The port of the server once connected, or 0.
     #[func]
     fn get_connected_port(&self) -> i64 {
-        self.client
-            .peer_addr()
-            .map_or(0, |addr| i64::from(addr.port()))
+        i64::from(connected_port(&self.client))
     }
 
     /// The TLS version of a [code]wss://[/code] connection once open ("TLS 1.3" or "TLS 1.2"),

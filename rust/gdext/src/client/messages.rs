@@ -1,12 +1,12 @@
 //! Sending and taking messages: text, binary, Variants, and many at once.
 
 use godot::global::Error as GodotError;
-use godot::meta::FromGodot;
 use godot::prelude::*;
 use rust_websocket_engine::{Error, Message};
 
 use super::settings::message_to_variant;
 use super::{RustWebSocketClient, WriteMode};
+use crate::convert::message_in_write_mode;
 
 #[godot_api(secondary)]
 impl RustWebSocketClient {
@@ -26,15 +26,9 @@ impl RustWebSocketClient {
         message: PackedByteArray,
         #[opt(default = 1)] write_mode: i64,
     ) -> GodotError {
-        match WriteMode::try_from_godot(write_mode) {
-            Ok(mode) => self.send_in_mode("send", message.to_vec(), mode),
-            Err(_) => self.refuse_call(
-                GodotError::ERR_INVALID_PARAMETER,
-                format!(
-                    "send() takes WRITE_MODE_TEXT (0) or WRITE_MODE_BINARY (1) as write_mode, \
-                     not {write_mode}"
-                ),
-            ),
+        match message_in_write_mode("send", message.to_vec(), write_mode) {
+            Ok(message) => self.send_message(message),
+            Err((code, reason)) => self.refuse_call(code, reason),
         }
     }
 
@@ -131,21 +125,9 @@ impl RustWebSocketClient {
         } else {
             self.write_mode
         };
-        self.send_in_mode("put_packet", bytes, mode)
-    }
-
-    /// Sends `bytes` as a binary message, or as text in [`WriteMode::Text`] when they are UTF-8;
-    /// `entry` names the call in the error.
-    fn send_in_mode(&mut self, entry: &str, bytes: Vec<u8>, mode: WriteMode) -> GodotError {
-        match mode {
-            WriteMode::Binary => self.send_message(Message::from(bytes)),
-            WriteMode::Text => match String::from_utf8(bytes) {
-                Ok(text) => self.send_message(Message::from(text)),
-                Err(_) => self.refuse_call(
-                    GodotError::ERR_INVALID_DATA,
-                    format!("{entry}() in WRITE_MODE_TEXT needs UTF-8 data"),
-                ),
-            },
+        match message_in_write_mode("put_packet", bytes, mode as i64) {
+            Ok(message) => self.send_message(message),
+            Err((code, reason)) => self.refuse_call(code, reason),
         }
     }
 

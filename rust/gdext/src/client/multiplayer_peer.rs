@@ -11,6 +11,7 @@ use rust_websocket_engine::multiplayer::SERVER_PEER_ID;
 use rust_websocket_engine::ReadyState;
 
 use super::RustWebSocketClient;
+use crate::convert::{available_packet_count, lend_next_packet, packet_bytes};
 
 #[godot_api]
 impl IMultiplayerPeerExtension for RustWebSocketClient {
@@ -32,20 +33,18 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
         r_buffer: RawPtr<*mut RawPtr<*const u8>>,
         r_buffer_size: RawPtr<*mut i32>,
     ) -> GodotError {
-        self.current_packet = self.guarded("get_packet", None, |this| this.client.take_message());
-        let Some(message) = &self.current_packet else {
-            return GodotError::ERR_UNAVAILABLE;
-        };
-        let Ok(len) = i32::try_from(message.len()) else {
-            return GodotError::ERR_OUT_OF_MEMORY;
-        };
-        // SAFETY: Godot passes valid out-pointers; the buffer stays alive in `current_packet`
-        // until the next call, which is as long as Godot reads it.
-        unsafe {
-            *r_buffer.ptr() = RawPtr::new(message.as_bytes().as_ptr());
-            *r_buffer_size.ptr() = len;
-        }
-        GodotError::OK
+        self.guarded("get_packet", GodotError::FAILED, |this| {
+            // SAFETY: Godot passes valid out-pointers; `current_packet` keeps the buffer until
+            // the next call, which is as long as Godot reads it.
+            unsafe {
+                lend_next_packet(
+                    &mut this.client,
+                    &mut this.current_packet,
+                    r_buffer,
+                    r_buffer_size,
+                )
+            }
+        })
     }
 
     unsafe fn put_packet_rawptr(
@@ -53,18 +52,13 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
         p_buffer: RawPtr<*const u8>,
         p_buffer_size: i32,
     ) -> GodotError {
-        let len = usize::try_from(p_buffer_size).unwrap_or(0);
-        let data = if len == 0 {
-            Vec::new()
-        } else {
-            // SAFETY: Godot passes a buffer of `p_buffer_size` bytes, valid for this call.
-            unsafe { std::slice::from_raw_parts(p_buffer.ptr(), len) }.to_vec()
-        };
+        // SAFETY: Godot passes a buffer of `p_buffer_size` bytes, valid for this call.
+        let data = unsafe { packet_bytes(p_buffer, p_buffer_size) };
         self.put_packet_bytes(data)
     }
 
     fn get_available_packet_count(&self) -> i32 {
-        i32::try_from(self.client.queued_message_count()).unwrap_or(i32::MAX)
+        available_packet_count(&self.client)
     }
 
     fn get_max_packet_size(&self) -> i32 {

@@ -1,16 +1,15 @@
 //! The properties turned into the engine's [`Config`] for the next connection, and the
 //! conversions between Godot's values and the engine's.
 
-use std::time::Duration;
-
-use godot::classes::{FileAccess, X509Certificate};
 use godot::prelude::*;
 use rust_websocket_engine::{
-    parse_pem_certificates, ClientCertificate, Config, Error, Message, ProxySetting,
-    ReconnectConfig, TlsConfig,
+    ClientCertificate, Config, Error, Message, ProxySetting, ReconnectConfig, TlsConfig,
 };
 
 use super::RustWebSocketClient;
+use crate::convert::{
+    certificate_pem, clamp_to_usize, seconds, seconds_or_zero, trusted_certificates,
+};
 
 impl RustWebSocketClient {
     /// The engine settings from this object's properties.
@@ -22,12 +21,10 @@ impl RustWebSocketClient {
             .with_system_trust_store(self.use_system_trust_store)
             .with_client_certificate(self.client_certificate()?);
         if let Some(certificate) = &self.trusted_tls_certificate {
-            let certificates =
-                parse_pem_certificates(&certificate_pem(certificate, "trusted_tls_certificate"))
-                    .map_err(|reason| Error::TlsSettings {
-                        detail: format!("trusted_tls_certificate is unusable: {reason}"),
-                    })?;
-            tls = tls.with_trusted_certificates(certificates);
+            tls = tls.with_trusted_certificates(trusted_certificates(
+                certificate,
+                "trusted_tls_certificate",
+            )?);
         }
         Ok(Config::default()
             .with_max_message_size(clamp_to_usize(self.max_message_size))
@@ -93,50 +90,6 @@ impl RustWebSocketClient {
             (true, true) => ProxySetting::FromEnvironment,
             (true, false) => ProxySetting::Direct,
         }
-    }
-}
-
-/// The PEM text of every certificate an [X509Certificate] holds.
-///
-/// Godot's `save_to_string()` repeats the first certificate of a chain for every certificate in
-/// it (4.6 also appends a NUL), so when the certificate was loaded from a file, e.g.
-/// `load("res://ca_chain.crt")`, the file itself is read instead.
-/// `property` names the property it is read from, for the warning.
-fn certificate_pem(certificate: &Gd<X509Certificate>, property: &str) -> String {
-    let path = certificate.get_path();
-    if !path.is_empty() {
-        let pem = FileAccess::get_file_as_string(&path).to_string();
-        if pem.contains("-----BEGIN CERTIFICATE-----") {
-            return pem;
-        }
-    }
-    let pem = certificate.clone().save_to_string().to_string();
-    let blocks: Vec<&str> = pem.split("-----BEGIN CERTIFICATE-----").skip(1).collect();
-    if blocks.len() > 1 && blocks.iter().all(|block| *block == blocks[0]) {
-        godot_warn!(
-            "RustWebSocketClient: {property} holds {} certificates, but Godot only \
-             exposes the first of them; load the file with load(\"res://...crt\") so every \
-             certificate in it is read.",
-            blocks.len()
-        );
-    }
-    pem
-}
-
-fn clamp_to_usize(value: i64) -> usize {
-    usize::try_from(value.max(1)).unwrap_or(usize::MAX)
-}
-
-fn seconds(value: f64) -> Duration {
-    Duration::try_from_secs_f64(value.max(0.001)).unwrap_or(Duration::MAX)
-}
-
-/// `value` seconds, where 0 or less means zero (off).
-fn seconds_or_zero(value: f64) -> Duration {
-    if value > 0.0 {
-        seconds(value)
-    } else {
-        Duration::ZERO
     }
 }
 
