@@ -58,6 +58,28 @@ impl Godot {
         parse_version(&self.version)
     }
 
+    /// The folder where this Godot looks for its export templates on Linux:
+    /// `$XDG_DATA_HOME` (or `~/.local/share`) `/godot/export_templates/<version>`, the version
+    /// up to its status (`4.6.3.stable`, `4.3.stable`).
+    pub fn export_templates_dir(&self) -> Option<PathBuf> {
+        let mut parts = Vec::new();
+        for part in self.version.split('.') {
+            parts.push(part);
+            if part.parse::<u32>().is_err() {
+                break;
+            }
+        }
+        let data_home = std::env::var_os("XDG_DATA_HOME")
+            .filter(|dir| !dir.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| Some(PathBuf::from(std::env::var_os("HOME")?).join(".local/share")))?;
+        Some(
+            data_home
+                .join("godot/export_templates")
+                .join(parts.join(".")),
+        )
+    }
+
     /// Human-readable description e.g. "Godot 4.6.3.stable (fetched from Debian sid into target/godot)".
     pub fn describe(&self) -> String {
         format!("Godot {} ({})", self.version, self.source)
