@@ -8,6 +8,7 @@ use rust_websocket_engine::multiplayer::SERVER_PEER_ID;
 use rust_websocket_engine::Event;
 
 use super::settings::message_to_variant;
+use crate::convert::count_to_int;
 use super::RustWebSocketClient;
 
 /// A signal [`poll`](IMultiplayerPeerExtension::poll) emits: its name and arguments, decided while
@@ -120,6 +121,10 @@ impl RustWebSocketClient {
                 self.remember_engine_error();
                 vec![("reconnect_failed", Vec::new())]
             }
+            Event::ReconnectQueueDiscarded { count } => vec![(
+                "reconnect_queue_discarded",
+                vec![count_to_int(count).to_variant()],
+            )],
         }
     }
 
