@@ -418,7 +418,10 @@ impl fmt::Display for Error {
                 match discarded {
                     0 => Ok(()),
                     1 => write!(f, "; the message queued meanwhile was not sent"),
-                    _ => write!(f, "; the {discarded} messages queued meanwhile were not sent"),
+                    _ => write!(
+                        f,
+                        "; the {discarded} messages queued meanwhile were not sent"
+                    ),
                 }
             }
             Error::Internal { detail } => write!(

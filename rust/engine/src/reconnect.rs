@@ -263,7 +263,11 @@ pub(crate) struct ReconnectQueue {
 
 impl ReconnectQueue {
     /// Keeps `message` if `config`'s limits allow it; else fails naming the limit it hit.
-    pub(crate) fn offer(&mut self, config: &ReconnectConfig, message: Message) -> Result<(), Error> {
+    pub(crate) fn offer(
+        &mut self,
+        config: &ReconnectConfig,
+        message: Message,
+    ) -> Result<(), Error> {
         let limit = if self.messages.len() >= config.queue_messages {
             QueueLimit::Messages {
                 max: config.queue_messages,
@@ -478,7 +482,9 @@ mod tests {
     }
 
     fn queue_config(messages: usize, bytes: usize) -> ReconnectConfig {
-        config().with_queue_messages(messages).with_queue_bytes(bytes)
+        config()
+            .with_queue_messages(messages)
+            .with_queue_bytes(bytes)
     }
 
     #[test]
@@ -492,7 +498,9 @@ mod tests {
         let refused = queue.offer(&ReconnectConfig::default(), Message::from("hi"));
         assert!(matches!(
             refused,
-            Err(Error::ReconnectQueueFull { limit: QueueLimit::Messages { max: 0 } })
+            Err(Error::ReconnectQueueFull {
+                limit: QueueLimit::Messages { max: 0 }
+            })
         ));
         assert_eq!(queue.discard(), 0);
     }
@@ -506,13 +514,19 @@ mod tests {
         assert!(matches!(
             queue.offer(&config, Message::from("xyz")).unwrap_err(),
             Error::ReconnectQueueFull {
-                limit: QueueLimit::Bytes { size: 3, queued: 8, max: 10 }
+                limit: QueueLimit::Bytes {
+                    size: 3,
+                    queued: 8,
+                    max: 10
+                }
             }
         ));
         assert!(queue.offer(&config, Message::from(vec![1u8, 2])).is_ok());
         assert!(matches!(
             queue.offer(&config, Message::from("")),
-            Err(Error::ReconnectQueueFull { limit: QueueLimit::Messages { max: 3 } })
+            Err(Error::ReconnectQueueFull {
+                limit: QueueLimit::Messages { max: 3 }
+            })
         ));
         let sent: Vec<Message> = queue.take_all().into();
         assert_eq!(

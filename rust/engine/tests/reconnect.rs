@@ -9,8 +9,7 @@ use std::thread;
 use std::time::Duration;
 
 use rust_websocket_engine::{
-    Client, Config, ConnectRequest, Error, Event, Message, QueueLimit, ReadyState,
-    ReconnectConfig,
+    Client, Config, ConnectRequest, Error, Event, Message, QueueLimit, ReadyState, ReconnectConfig,
 };
 use support::net::RefusingPort;
 use support::*;
@@ -388,7 +387,11 @@ fn a_full_queue_refuses_and_closing_while_waiting_discards_it() {
     assert!(matches!(
         too_big,
         Error::ReconnectQueueFull {
-            limit: QueueLimit::Bytes { size: 3, queued: 3, max: 5 }
+            limit: QueueLimit::Bytes {
+                size: 3,
+                queued: 3,
+                max: 5
+            }
         }
     ));
     assert_eq!(

@@ -8,8 +8,8 @@ use rust_websocket_engine::multiplayer::SERVER_PEER_ID;
 use rust_websocket_engine::Event;
 
 use super::settings::message_to_variant;
-use crate::convert::count_to_int;
 use super::RustWebSocketClient;
+use crate::convert::count_to_int;
 
 /// A signal [`poll`](IMultiplayerPeerExtension::poll) emits: its name and arguments, decided while
 type Emission = (&'static str, Vec<Variant>);

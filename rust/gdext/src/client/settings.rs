@@ -8,8 +8,7 @@ use rust_websocket_engine::{
 
 use super::RustWebSocketClient;
 use crate::convert::{
-    certificate_pem, clamp_to_usize, count_or_zero, seconds, seconds_or_zero,
-    trusted_certificates,
+    certificate_pem, clamp_to_usize, count_or_zero, seconds, seconds_or_zero, trusted_certificates,
 };
 
 impl RustWebSocketClient {
