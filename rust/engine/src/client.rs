@@ -376,8 +376,9 @@ impl Client {
 
     /// Starts the close handshake after every message queued so far is sent. While connecting,
     /// abandons the attempt; while waiting to reconnect, stops reconnecting. Either way no
-    /// reconnect follows. The code must be 1000 or 3000–4999 and the reason at most
-    /// [`MAX_CLOSE_REASON_BYTES`] long.
+    /// reconnect follows, and the reconnect queue is emptied
+    /// ([`Event::ReconnectQueueDiscarded`]). The code must be 1000 or 3000–4999 and the reason
+    /// at most [`MAX_CLOSE_REASON_BYTES`] long.
     pub fn close(&mut self, code: i64, reason: &str) -> Result<(), Error> {
         if code != 1000 && !(3000..=4999).contains(&code) {
             return Err(Error::InvalidCloseCode { code });
