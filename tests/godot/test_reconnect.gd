@@ -19,6 +19,14 @@ func _reconnecting_client(max_attempts := 5, deliver_payloads := true) -> Signal
 	return ws
 
 
+## Takes every received message, as text, oldest first.
+func _take_texts(ws: SignalLog) -> Array:
+	var texts := []
+	while ws.client.get_available_packet_count() > 0:
+		texts.append(ws.client.get_packet().get_string_from_utf8())
+	return texts
+
+
 func _connect(ws: SignalLog, url: String, gd_mp_api := false) -> void:
 	assert_eq(error_string(ws.client.connect_to_url(url, PackedStringArray(), gd_mp_api)), error_string(OK), "connect_to_url(\"%s\")" % url)
 
@@ -71,9 +79,7 @@ func test_dropped_connection_reconnects_and_messages_flow_again() -> void:
 	if not await wait_for(func(): return ws.client.get_available_packet_count() >= 2):
 		fail("the echo did not arrive (queued: %d)" % ws.client.get_available_packet_count())
 		return
-	var received := []
-	while ws.client.get_available_packet_count() > 0:
-		received.append(ws.client.get_packet().get_string_from_utf8())
+	var received := _take_texts(ws)
 	assert_eq(received, ["before the drop", "after the drop"], "messages in the queue, the one from before the drop first")
 	note("dropped → reconnecting(1, %.3f) → reconnected; queue %s" % [reconnecting[1], received])
 
@@ -238,9 +244,7 @@ func test_queued_sends_go_out_in_order_after_the_reconnect() -> void:
 	if not await wait_for(func(): return ws.client.get_available_packet_count() >= 4):
 		fail("the echoes did not arrive (queued: %d)" % ws.client.get_available_packet_count())
 		return
-	var received := []
-	while ws.client.get_available_packet_count() > 0:
-		received.append(ws.client.get_packet().get_string_from_utf8())
+	var received := _take_texts(ws)
 	assert_eq(received, ["one", "two", "three", "four"], "echoes: the queued messages first, in order")
 	assert_true(not ws.has("reconnect_queue_discarded"), "nothing discarded: %s" % [ws.lifecycle()])
 	note("queued while reconnecting, echoed after: %s" % [received])

@@ -355,6 +355,16 @@ fn queueing(max_attempts: u32, messages: usize, bytes: usize) -> Config {
     config
 }
 
+/// A client with `config` connecting to a port that refuses; keep the port until the test ends.
+fn connect_to_refusing_port(config: Config) -> (Client, RefusingPort) {
+    let refusing = RefusingPort::new();
+    let mut client = Client::new(config);
+    client
+        .connect(ConnectRequest::new(&format!("ws://127.0.0.1:{}/", refusing.port())).unwrap())
+        .unwrap();
+    (client, refusing)
+}
+
 #[test]
 fn queued_sends_go_out_first_and_in_order_once_reconnected() {
     let server = first_connection_then_echo(|_| {});
@@ -371,16 +381,11 @@ fn queued_sends_go_out_first_and_in_order_once_reconnected() {
 
 #[test]
 fn a_full_queue_refuses_and_closing_while_waiting_discards_it() {
-    let refusing = RefusingPort::new();
-    let port = refusing.port();
     let mut config = queueing(0, 2, 5);
     // Long enough that the attempt cannot start during the test.
     config.reconnect.initial_delay = Duration::from_secs(600);
     config.reconnect.max_delay = Duration::from_secs(600);
-    let mut client = Client::new(config);
-    client
-        .connect(ConnectRequest::new(&format!("ws://127.0.0.1:{port}/")).unwrap())
-        .unwrap();
+    let (mut client, _refusing) = connect_to_refusing_port(config);
     poll_until(&mut client, |e| matches!(e, Event::Reconnecting { .. }));
     client.send(Message::from("abc")).unwrap();
     let too_big = client.send(Message::from("def")).unwrap_err();
@@ -416,12 +421,8 @@ fn a_full_queue_refuses_and_closing_while_waiting_discards_it() {
 
 #[test]
 fn giving_up_discards_the_queue_and_says_how_many() {
-    let refusing = RefusingPort::new();
+    let (mut client, refusing) = connect_to_refusing_port(queueing(2, 10, 1 << 20));
     let port = refusing.port();
-    let mut client = Client::new(queueing(2, 10, 1 << 20));
-    client
-        .connect(ConnectRequest::new(&format!("ws://127.0.0.1:{port}/")).unwrap())
-        .unwrap();
     poll_until(&mut client, |e| matches!(e, Event::Reconnecting { .. }));
     client.send(Message::from("a")).unwrap();
     client.send(Message::from("b")).unwrap();
@@ -444,12 +445,7 @@ fn giving_up_discards_the_queue_and_says_how_many() {
 
 #[test]
 fn closing_right_after_the_drop_event_discards_the_queue() {
-    let refusing = RefusingPort::new();
-    let port = refusing.port();
-    let mut client = Client::new(queueing(0, 10, 1 << 20));
-    client
-        .connect(ConnectRequest::new(&format!("ws://127.0.0.1:{port}/")).unwrap())
-        .unwrap();
+    let (mut client, _refusing) = connect_to_refusing_port(queueing(0, 10, 1 << 20));
     poll_until(&mut client, |e| matches!(e, Event::Failed));
     // As from a connection_error handler: the Reconnecting event is not out yet.
     client.send(Message::from("early")).unwrap();
