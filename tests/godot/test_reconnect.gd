@@ -15,7 +15,16 @@ func _reconnecting_client(max_attempts := 5, deliver_payloads := true) -> Signal
 	ws.client.reconnecting.connect(func(attempt, delay): events.append({"name": "reconnecting", "args": [attempt, delay]}))
 	ws.client.reconnected.connect(func(): events.append({"name": "reconnected", "args": []}))
 	ws.client.reconnect_failed.connect(func(): events.append({"name": "reconnect_failed", "args": []}))
+	ws.client.reconnect_queue_discarded.connect(func(count): events.append({"name": "reconnect_queue_discarded", "args": [count]}))
 	return ws
+
+
+## Takes every received message, as text, oldest first.
+func _take_texts(ws: SignalLog) -> Array:
+	var texts := []
+	while ws.client.get_available_packet_count() > 0:
+		texts.append(ws.client.get_packet().get_string_from_utf8())
+	return texts
 
 
 func _connect(ws: SignalLog, url: String, gd_mp_api := false) -> void:
@@ -39,6 +48,8 @@ func test_reconnect_properties_have_documented_defaults() -> void:
 	assert_eq(client.reconnect_max_attempts, 10, "reconnect_max_attempts")
 	assert_eq(client.reconnect_final_close_codes, PackedInt32Array([1000, 1002, 1003, 1007, 1008, 1009]), "reconnect_final_close_codes")
 	assert_eq(client.get_reconnect_count(), 0, "get_reconnect_count()")
+	assert_eq(client.reconnect_queue_messages, 0, "reconnect_queue_messages (the queue is off)")
+	assert_eq(client.reconnect_queue_bytes, 1048576, "reconnect_queue_bytes")
 
 
 func test_dropped_connection_reconnects_and_messages_flow_again() -> void:
@@ -68,9 +79,7 @@ func test_dropped_connection_reconnects_and_messages_flow_again() -> void:
 	if not await wait_for(func(): return ws.client.get_available_packet_count() >= 2):
 		fail("the echo did not arrive (queued: %d)" % ws.client.get_available_packet_count())
 		return
-	var received := []
-	while ws.client.get_available_packet_count() > 0:
-		received.append(ws.client.get_packet().get_string_from_utf8())
+	var received := _take_texts(ws)
 	assert_eq(received, ["before the drop", "after the drop"], "messages in the queue, the one from before the drop first")
 	note("dropped → reconnecting(1, %.3f) → reconnected; queue %s" % [reconnecting[1], received])
 
@@ -214,3 +223,57 @@ func test_multiplayer_peer_never_reconnects() -> void:
 	await wait_frames(5)
 	assert_true(not ws.has("reconnecting"), "no reconnecting signal as a multiplayer peer: %s" % [ws.lifecycle()])
 	assert_eq(ws.client.get_ready_state(), RustWebSocketClient.STATE_CLOSED, "state")
+
+
+## With the reconnect queue on, what the reconnecting handler sends goes out once the connection
+## is open again, in order and before what is sent after reconnected.
+func test_queued_sends_go_out_in_order_after_the_reconnect() -> void:
+	var ws := _reconnecting_client(5, false)
+	ws.read_packets = false
+	ws.client.reconnect_queue_messages = 10
+	var sent: Array[Error] = []
+	ws.client.reconnecting.connect(func(_attempt: int, _delay: float) -> void:
+		for text in ["one", "two", "three"]:
+			sent.append(ws.client.send_text(text)))
+	_connect(ws, py_url("/drop_once?id=" + unique_id("queue")))
+	if not await wait_for(func(): return ws.has("reconnected") or ws.has("reconnect_failed")):
+		fail("did not reconnect: %s, %s" % [ws.lifecycle(), ws.client.get_last_error()])
+		return
+	assert_eq(sent, [OK, OK, OK] as Array[Error], "send_text() while reconnecting, with the queue on")
+	assert_eq(ws.client.send_text("four"), OK, "send_text() once reconnected")
+	if not await wait_for(func(): return ws.client.get_available_packet_count() >= 4):
+		fail("the echoes did not arrive (queued: %d)" % ws.client.get_available_packet_count())
+		return
+	var received := _take_texts(ws)
+	assert_eq(received, ["one", "two", "three", "four"], "echoes: the queued messages first, in order")
+	assert_true(not ws.has("reconnect_queue_discarded"), "nothing discarded: %s" % [ws.lifecycle()])
+	note("queued while reconnecting, echoed after: %s" % [received])
+
+
+## The queue's limits refuse a send (nothing is taken) with a sentence naming the limit, and
+## disconnect_from_host() while waiting discards what is queued with reconnect_queue_discarded.
+func test_queue_limits_refuse_and_disconnect_discards_the_queue() -> void:
+	var ws := _reconnecting_client()
+	ws.client.reconnect_delay_initial = 600.0
+	ws.client.reconnect_delay_max = 600.0
+	ws.client.reconnect_queue_messages = 3
+	ws.client.reconnect_queue_bytes = 10
+	_connect(ws, "ws://127.0.0.1:%d/" % closed_port())
+	if not await wait_for(func(): return ws.has("reconnecting")):
+		fail("no reconnecting signal: %s" % [ws.lifecycle()])
+		return
+	assert_eq(ws.client.send_text("abc"), OK, "send_text(\"abc\") while reconnecting")
+	assert_eq(ws.client.send_text("defgh"), OK, "send_text(\"defgh\"): 8 bytes queued")
+	assert_eq(error_string(ws.client.send_text("xyz")), error_string(ERR_BUSY), "send_text(\"xyz\"): 11 bytes would be over reconnect_queue_bytes")
+	assert_eq(ws.client.get_last_error(), "the reconnect queue has no room for a message of 3 bytes (8 of 10 bytes queued, reconnect_queue_bytes): the message was not sent; send it again once reconnected", "get_last_error() after the bytes limit")
+	assert_eq(ws.client.send_text("x"), OK, "send_text(\"x\"): 9 bytes in 3 messages")
+	assert_eq(error_string(ws.client.send_text("y")), error_string(ERR_BUSY), "send_text(\"y\"): a 4th message is over reconnect_queue_messages")
+	assert_eq(ws.client.get_last_error(), "the reconnect queue is full (3 messages, reconnect_queue_messages): the message was not sent; send it again once reconnected", "get_last_error() after the count limit")
+	ws.client.disconnect_from_host()
+	if not await wait_for(func(): return ws.has("reconnect_queue_discarded")):
+		fail("no reconnect_queue_discarded after disconnect_from_host(): %s" % [ws.lifecycle()])
+		return
+	assert_signal(ws, "reconnect_queue_discarded", [3])
+	assert_eq(ws.lifecycle(), ["connection_error", "reconnecting", "connection_closed", "reconnect_queue_discarded"] as Array[String], "signals")
+	assert_eq(ws.client.get_ready_state(), RustWebSocketClient.STATE_CLOSED, "state")
+	note("queue limits refused with ERR_BUSY; disconnect discarded 3 queued messages")

@@ -50,9 +50,7 @@ func test_dropped_connection_reconnects_and_messages_flow_again() -> void:
 	if not await wait_for(func() -> bool: return ws.client.get_available_packet_count() > before):
 		fail("the echo did not arrive")
 		return
-	var received := []
-	while ws.client.get_available_packet_count() > 0:
-		received.append(ws.client.get_packet().get_string_from_utf8())
+	var received := _take_texts(ws)
 	assert_eq(received.back(), "after the drop", "the echo after reconnecting comes last")
 	note("web path: %s; queue %s" % [lifecycle, received])
 

@@ -105,6 +105,8 @@ func add_report(what: String, details: Dictionary) -> void:
 			_add_line(id, time, "warning", "reconnecting in %.1f s (attempt %d)" % [details.delay, details.attempt])
 		"reconnected":
 			_add_line(id, time, "info", "reconnected")
+		"reconnect_queue_discarded":
+			_add_line(id, time, "warning", "%d queued messages not sent (reconnect queue emptied)" % details.count)
 		"round_trip":
 			connection.round_trip_time = details.round_trip_time
 			_add_line(id, time, "dim", "pong: round trip %.2f ms" % (details.round_trip_time * 1000.0))

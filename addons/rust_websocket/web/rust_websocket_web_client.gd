@@ -65,6 +65,10 @@ signal reconnecting(attempt: int, delay: float)
 signal reconnected
 ## Emitted when [member auto_reconnect] gave up after [member reconnect_max_attempts] attempts.
 signal reconnect_failed
+## Emitted when the reconnect queue ([member reconnect_queue_messages]) was emptied without sending
+## its [param count] messages: after reconnect_failed, or after disconnect_from_host() while
+## reconnecting. Only when something was queued.
+signal reconnect_queue_discarded(count: int)
 
 ## A browser always verifies certificates: [code]false[/code] makes [method connect_to_url] to a
 ## [code]wss://[/code] URL refuse.
@@ -105,6 +109,12 @@ var reconnect_delay_max := 30.0
 var reconnect_max_attempts := 10
 ## Close codes after which the client does not reconnect.
 var reconnect_final_close_codes := PackedInt32Array([1000, 1002, 1003, 1007, 1008, 1009])
+## Messages kept while auto_reconnect connects again, sent in order once the connection is open
+## again; 0 (the default) turns the queue off. A send over this or [member reconnect_queue_bytes]
+## returns [constant ERR_BUSY] and is not kept, as on native.
+var reconnect_queue_messages := 0
+## Payload bytes the reconnect queue holds at most (default 1 MiB).
+var reconnect_queue_bytes := 1048576
 ## Not possible in a browser: when set, [method connect_to_url] refuses.
 var proxy_url := ""
 ## The browser uses the system's proxy settings; kept for the same API, without effect.
@@ -156,6 +166,10 @@ var _reconnect_attempt := 0
 ## When the scheduled reconnect attempt starts (ticks in ms), or 0 when none is scheduled.
 var _reconnect_at_ms := 0
 var _reconnect_count := 0
+## Messages sent while reconnecting, for the next connection: [PackedByteArray payload, bool is_text].
+var _reconnect_queue: Array[Array] = []
+## The payload bytes of _reconnect_queue.
+var _reconnect_queue_size := 0
 var _transfer_channel := 0
 var _transfer_mode := MultiplayerPeer.TRANSFER_MODE_RELIABLE
 var _statistics := {}
@@ -440,6 +454,10 @@ func _on_opened() -> void:
 		_peer_id_deadline_ms = Time.get_ticks_msec() + int(handshake_timeout * 1000.0)
 	var reconnect := _reconnect_attempt > 0
 	_reconnect_attempt = 0
+	if reconnect:
+		# Before anything the game sends once it hears of the opening.
+		for entry in _take_reconnect_queue():
+			_send_now(entry[0], entry[1])
 	connection_established.emit(_selected_protocol)
 	if reconnect and _state == STATE_OPEN:
 		_reconnect_count += 1
@@ -530,6 +548,13 @@ func _schedule_reconnect() -> Array:
 	if reconnect_max_attempts > 0 and _reconnect_attempt >= reconnect_max_attempts:
 		_last_error = "gave up reconnecting after %d attempt%s; the last one failed: %s" % [
 			_reconnect_attempt, "" if _reconnect_attempt == 1 else "s", _last_error]
+		match _reconnect_queue.size():
+			0:
+				pass
+			1:
+				_last_error += "; the message queued meanwhile was not sent"
+			var queued:
+				_last_error += "; the %d messages queued meanwhile were not sent" % queued
 		return [-1]
 	_reconnect_attempt += 1
 	var full := minf(reconnect_delay_initial * pow(2.0, _reconnect_attempt - 1), reconnect_delay_max)
@@ -542,8 +567,21 @@ func _schedule_reconnect() -> Array:
 func _after_ending(follows: Array) -> void:
 	if follows.size() == 2:
 		reconnecting.emit(follows[0], follows[1])
-	elif follows.size() == 1:
+		return
+	if follows.size() == 1:
 		reconnect_failed.emit()
+	# No attempt follows: what was kept for one is dropped.
+	var discarded := _take_reconnect_queue().size()
+	if discarded > 0:
+		reconnect_queue_discarded.emit(discarded)
+
+
+## Takes every message of the reconnect queue, oldest first.
+func _take_reconnect_queue() -> Array[Array]:
+	var taken := _reconnect_queue
+	_reconnect_queue = []
+	_reconnect_queue_size = 0
+	return taken
 
 
 func _start_reconnect_attempt() -> void:
@@ -601,8 +639,28 @@ func _send(payload: PackedByteArray, is_text: bool) -> Error:
 		return _refuse(ERR_INVALID_PARAMETER, "an empty packet cannot go to a Godot multiplayer server: its WebSocketMultiplayerPeer drops empty packets with an error; send at least one byte")
 	if _state != STATE_OPEN:
 		if _reconnect_at_ms != 0 or (_state == STATE_CONNECTING and _reconnect_attempt > 0):
+			if reconnect_queue_messages > 0:
+				return _keep_for_reconnect(payload, is_text)
 			return _refuse(ERR_UNCONFIGURED, "the connection is being re-established (auto-reconnect, attempt %d); nothing was sent: send again once it is open" % _reconnect_attempt)
 		return _refuse(ERR_UNCONFIGURED, "the connection is not open")
+	return _send_now(payload, is_text)
+
+
+## Keeps a message sent while reconnecting if the reconnect queue's limits allow it.
+func _keep_for_reconnect(payload: PackedByteArray, is_text: bool) -> Error:
+	if _reconnect_queue.size() >= reconnect_queue_messages:
+		return _refuse(ERR_BUSY, "the reconnect queue is full (%d message%s, reconnect_queue_messages): the message was not sent; send it again once reconnected" % [
+			reconnect_queue_messages, "" if reconnect_queue_messages == 1 else "s"])
+	if _reconnect_queue_size + payload.size() > reconnect_queue_bytes:
+		return _refuse(ERR_BUSY, "the reconnect queue has no room for a message of %d bytes (%d of %d bytes queued, reconnect_queue_bytes): the message was not sent; send it again once reconnected" % [
+			payload.size(), _reconnect_queue_size, reconnect_queue_bytes])
+	_reconnect_queue.append([payload, is_text])
+	_reconnect_queue_size += payload.size()
+	return OK
+
+
+## Hands a message to the open WebSocketPeer.
+func _send_now(payload: PackedByteArray, is_text: bool) -> Error:
 	var error := _peer.send(payload, WebSocketPeer.WRITE_MODE_TEXT if is_text else WebSocketPeer.WRITE_MODE_BINARY)
 	if error != OK:
 		return _refuse(error, "WebSocketPeer refused the message of %d bytes: %s" % [payload.size(), error_string(error)])

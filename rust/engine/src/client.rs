@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crate::link::{Incoming, Link, Outbound};
 use crate::multiplayer::{parse_assigned_peer_id, PeerIdHandshake};
 use crate::reactor::{self, Command, Reactor};
-use crate::reconnect::{Decision, Ending, Reconnector};
+use crate::reconnect::{Decision, Ending, ReconnectQueue, Reconnector};
 use crate::{Config, ConnectRequest, Error, HandshakeResponse, Message, Statistics, TlsInfo};
 
 /// Close code for a protocol error, sent by [`Client::fail`].
@@ -53,6 +53,11 @@ pub enum Event {
     /// Auto-reconnect gave up after `attempts` failed attempts in a row: follows their last
     /// [`Event::Failed`]; [`Client::last_error`] says why the last one failed.
     ReconnectFailed { attempts: u32 },
+    /// The reconnect queue ([`ReconnectConfig::queue_messages`](crate::ReconnectConfig)) was
+    /// emptied without sending its `count` messages: auto-reconnect gave up (follows
+    /// [`Event::ReconnectFailed`]) or the game closed the client while it reconnected (follows
+    /// the [`Event::Closed`] that ends the attempt, if any). Only when something was queued.
+    ReconnectQueueDiscarded { count: usize },
     /// With [`Config::godot_multiplayer`]: the server assigned this peer id with its first
     /// message (which is not queued). Follows [`Event::Opened`].
     PeerIdAssigned { id: i32 },
@@ -74,7 +79,9 @@ pub enum Event {
 /// With [`ReconnectConfig::enabled`](crate::ReconnectConfig::enabled), a connection that drops
 /// (or an attempt that fails) is followed by [`Event::Reconnecting`] and, after the backoff
 /// delay, a new attempt to the same request with the same settings; meanwhile the state is
-/// [`ReadyState::Connecting`] and [`send`](Client::send) fails with [`Error::Reconnecting`].
+/// [`ReadyState::Connecting`] and [`send`](Client::send) fails with [`Error::Reconnecting`], or,
+/// with [`ReconnectConfig::queue_messages`](crate::ReconnectConfig::queue_messages), keeps the
+/// message to send it first once the connection is open again.
 /// Never after [`close`](Client::close) or [`fail`](Client::fail), nor after a close code of
 /// [`ReconnectConfig::final_close_codes`](crate::ReconnectConfig::final_close_codes). Messages
 /// received before a drop stay readable, in order, ahead of those received after it.
@@ -90,8 +97,10 @@ pub struct Client {
     /// What auto-reconnect connects to again: the last request and its settings, when enabled.
     reconnect_target: Option<(ConnectRequest, Config)>,
     reconnector: Reconnector,
-    /// An event that follows the one `poll_event` just returned (e.g. `Reconnecting`).
-    follow_up: Option<Event>,
+    /// Messages sent while reconnecting, for the next connection.
+    reconnect_queue: ReconnectQueue,
+    /// Events that follow the one `poll_event` just returned (e.g. `Reconnecting`), in order.
+    follow_ups: VecDeque<Event>,
     /// Whether the game closed or failed the connection, so it is not reconnected.
     closed_by_game: bool,
 }
@@ -169,7 +178,8 @@ impl Client {
             details: ConnectionDetails::default(),
             reconnect_target: None,
             reconnector: Reconnector::default(),
-            follow_up: None,
+            reconnect_queue: ReconnectQueue::default(),
+            follow_ups: VecDeque::new(),
             closed_by_game: false,
         }
     }
@@ -205,7 +215,7 @@ impl Client {
         self.received.clear();
         self.reconnect_target = reconnect_target;
         self.reconnector = Reconnector::default();
-        self.follow_up = None;
+        self.follow_ups.clear();
         self.closed_by_game = false;
         Ok(())
     }
@@ -295,26 +305,48 @@ impl Client {
             .reconnector
             .on_ended(&config.reconnect, ending, Instant::now(), jitter)
         {
-            Decision::StayClosed => {}
+            Decision::StayClosed => self.discard_reconnect_queue(),
             Decision::Retry { attempt, delay } => {
                 self.state = ReadyState::Connecting;
-                self.follow_up = Some(Event::Reconnecting { attempt, delay });
+                self.follow_ups
+                    .push_back(Event::Reconnecting { attempt, delay });
             }
             Decision::GiveUp { attempts } => {
+                let discarded = self.reconnect_queue.discard();
                 if let Some(last) = self.details.last_error.take() {
                     self.details.last_error = Some(Error::ReconnectGaveUp {
                         attempts,
+                        discarded,
                         last: Box::new(last),
                     });
                 }
-                self.follow_up = Some(Event::ReconnectFailed { attempts });
+                self.follow_ups
+                    .push_back(Event::ReconnectFailed { attempts });
+                self.announce_discarded(discarded);
             }
         }
     }
 
+    /// Empties the reconnect queue, telling the game how many messages it dropped.
+    fn discard_reconnect_queue(&mut self) {
+        let discarded = self.reconnect_queue.discard();
+        self.announce_discarded(discarded);
+    }
+
+    /// Follows the current event with [`Event::ReconnectQueueDiscarded`] if `count` is not 0.
+    fn announce_discarded(&mut self, count: usize) {
+        if count > 0 {
+            self.follow_ups
+                .push_back(Event::ReconnectQueueDiscarded { count });
+        }
+    }
+
     /// Queues a message for sending. Fails with [`Error::NotOpen`] (and queues nothing) unless
-    /// the connection is open; with [`Error::Reconnecting`] while auto-reconnect connects again;
-    /// with [`Error::EmptyMultiplayerPacket`] for an empty message in Godot's multiplayer protocol.
+    /// the connection is open; with [`Error::EmptyMultiplayerPacket`] for an empty message in
+    /// Godot's multiplayer protocol. While auto-reconnect connects again it fails with
+    /// [`Error::Reconnecting`], or, with [`ReconnectConfig::queue_messages`](crate::ReconnectConfig)
+    /// on, keeps the message for the next connection (sent there first, in order) unless the
+    /// queue is full ([`Error::ReconnectQueueFull`], the message is not kept).
     pub fn send(&mut self, message: Message) -> Result<(), Error> {
         if self.config.godot_multiplayer && message.is_empty() {
             return Err(Error::EmptyMultiplayerPacket);
@@ -324,17 +356,29 @@ impl Client {
                 session.post(Outbound::Message(message));
                 Ok(())
             }
-            _ if self.reconnector.attempt() > 0 => Err(Error::Reconnecting {
+            _ if self.reconnector.attempt() > 0 => self.queue_while_reconnecting(message),
+            _ => Err(Error::NotOpen),
+        }
+    }
+
+    /// Keeps `message` in the reconnect queue when it is on and the game has not closed the
+    /// client; else refuses it with [`Error::Reconnecting`].
+    fn queue_while_reconnecting(&mut self, message: Message) -> Result<(), Error> {
+        match &self.reconnect_target {
+            Some((_, config)) if config.reconnect.queue_messages > 0 && !self.closed_by_game => {
+                self.reconnect_queue.offer(&config.reconnect, message)
+            }
+            _ => Err(Error::Reconnecting {
                 attempt: self.reconnector.attempt(),
             }),
-            _ => Err(Error::NotOpen),
         }
     }
 
     /// Starts the close handshake after every message queued so far is sent. While connecting,
     /// abandons the attempt; while waiting to reconnect, stops reconnecting. Either way no
-    /// reconnect follows. The code must be 1000 or 3000–4999 and the reason at most
-    /// [`MAX_CLOSE_REASON_BYTES`] long.
+    /// reconnect follows, and the reconnect queue is emptied
+    /// ([`Event::ReconnectQueueDiscarded`]). The code must be 1000 or 3000–4999 and the reason
+    /// at most [`MAX_CLOSE_REASON_BYTES`] long.
     pub fn close(&mut self, code: i64, reason: &str) -> Result<(), Error> {
         if code != 1000 && !(3000..=4999).contains(&code) {
             return Err(Error::InvalidCloseCode { code });
@@ -364,12 +408,16 @@ impl Client {
     /// Cancels the scheduled reconnect attempt. When the game already heard of it
     /// ([`Event::Reconnecting`]), the wait ends like an abandoned attempt, with
     /// [`Event::Closed`]; otherwise (called right after the drop's event) the drop's event was
-    /// the last.
+    /// the last. Either way the reconnect queue is emptied with
+    /// [`Event::ReconnectQueueDiscarded`] (after that `Closed`, if any).
     fn stop_reconnecting(&mut self) {
         self.reconnector.cancel();
         self.closed_by_game = true;
-        if matches!(self.follow_up.take(), Some(Event::Reconnecting { .. })) {
+        let unheard = matches!(self.follow_ups.front(), Some(Event::Reconnecting { .. }));
+        self.follow_ups.clear();
+        if unheard {
             self.state = ReadyState::Closed;
+            self.discard_reconnect_queue();
         } else {
             self.state = ReadyState::Closing;
             self.incoming.push_back(Incoming::Closed {
@@ -403,7 +451,7 @@ impl Client {
     /// waiting to reconnect, it starts the attempt once its delay passed; while waiting for a
     /// Godot multiplayer server's peer id, it fails the connection once the id is late.
     pub fn poll_event(&mut self) -> Option<Event> {
-        if let Some(event) = self.follow_up.take() {
+        if let Some(event) = self.follow_ups.pop_front() {
             return Some(event);
         }
         if self.reconnector.is_waiting() {
@@ -433,7 +481,13 @@ impl Client {
                 self.details.protocol = protocol.clone();
                 self.details.peer = Some(peer);
                 if self.reconnector.on_opened() {
-                    self.follow_up = Some(Event::Reconnected);
+                    self.follow_ups.push_back(Event::Reconnected);
+                    // Before anything the game sends once it hears of the opening.
+                    if let Some(session) = &self.session {
+                        for message in self.reconnect_queue.take_all() {
+                            session.post(Outbound::Message(message));
+                        }
+                    }
                 }
                 Event::Opened { protocol }
             }

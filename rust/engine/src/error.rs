@@ -5,6 +5,8 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::reconnect::QueueLimit;
+
 /// What went wrong, either when calling the [`Client`](crate::Client) (misuse, returned at once)
 /// or with the connection (reported through [`Client::last_error`](crate::Client::last_error)).
 #[derive(Debug)]
@@ -29,8 +31,11 @@ pub enum Error {
     AlreadyConnected,
     /// Sending or closing while the connection is not open.
     NotOpen,
-    /// Sending while auto-reconnect is connecting again (nothing is queued).
+    /// Sending while auto-reconnect is connecting again, with its queue off (nothing is queued).
     Reconnecting { attempt: u32 },
+    /// Sending while auto-reconnect is connecting again, with its queue on but full: the message
+    /// was not taken.
+    ReconnectQueueFull { limit: QueueLimit },
     /// Changing the reconnect target while auto-reconnect is not on for the connection (it was
     /// off at `connect`, the connection is a Godot multiplayer peer, or the client is closed).
     ReconnectOff,
@@ -125,8 +130,13 @@ pub enum Error {
     CloseTimeout { timeout: Duration },
 
     // ---- Auto-reconnect: reported when it gives up.
-    /// Every reconnect attempt allowed failed; `last` is why the last one did.
-    ReconnectGaveUp { attempts: u32, last: Box<Error> },
+    /// Every reconnect attempt allowed failed; `last` is why the last one did. `discarded`
+    /// messages of the reconnect queue were dropped unsent.
+    ReconnectGaveUp {
+        attempts: u32,
+        discarded: usize,
+        last: Box<Error>,
+    },
 
     // ---- A bug in this library: reported like the failure of the phase it happened in.
     /// Code of this library panicked while serving the connection; the connection was closed and
@@ -173,6 +183,22 @@ impl fmt::Display for Error {
                 f,
                 "the connection is being re-established (auto-reconnect, attempt {attempt}); \
                  nothing was sent: send again once it is open"
+            ),
+            Error::ReconnectQueueFull {
+                limit: QueueLimit::Messages { max },
+            } => write!(
+                f,
+                "the reconnect queue is full ({max} message{}, reconnect_queue_messages): the \
+                 message was not sent; send it again once reconnected",
+                if *max == 1 { "" } else { "s" }
+            ),
+            Error::ReconnectQueueFull {
+                limit: QueueLimit::Bytes { size, queued, max },
+            } => write!(
+                f,
+                "the reconnect queue has no room for a message of {size} bytes ({queued} of \
+                 {max} bytes queued, reconnect_queue_bytes): the message was not sent; send it \
+                 again once reconnected"
             ),
             Error::ReconnectOff => write!(
                 f,
@@ -379,11 +405,25 @@ impl fmt::Display for Error {
                 "server did not finish the close handshake within {:.1} s (close timeout)",
                 timeout.as_secs_f64()
             ),
-            Error::ReconnectGaveUp { attempts, last } => write!(
-                f,
-                "gave up reconnecting after {attempts} attempt{}; the last one failed: {last}",
-                if *attempts == 1 { "" } else { "s" }
-            ),
+            Error::ReconnectGaveUp {
+                attempts,
+                discarded,
+                last,
+            } => {
+                write!(
+                    f,
+                    "gave up reconnecting after {attempts} attempt{}; the last one failed: {last}",
+                    if *attempts == 1 { "" } else { "s" }
+                )?;
+                match discarded {
+                    0 => Ok(()),
+                    1 => write!(f, "; the message queued meanwhile was not sent"),
+                    _ => write!(
+                        f,
+                        "; the {discarded} messages queued meanwhile were not sent"
+                    ),
+                }
+            }
             Error::Internal { detail } => write!(
                 f,
                 "internal error in rust_websocket (a bug, please report it): {detail}; the \
@@ -442,6 +482,13 @@ mod tests {
             Error::Reconnecting { attempt: 2 },
             Error::EmptyMultiplayerPacket,
             Error::ReconnectOff,
+            Error::ReconnectQueueFull {
+                limit: QueueLimit::Bytes {
+                    size: 3,
+                    queued: 8,
+                    max: 10,
+                },
+            },
             Error::InvalidCloseCode { code: 999 },
             Error::CloseReasonTooLong { len: 200 },
             Error::Resolve {
@@ -538,6 +585,7 @@ mod tests {
             },
             Error::ReconnectGaveUp {
                 attempts: 3,
+                discarded: 2,
                 last: Box::new(Error::NotOpen),
             },
             Error::Internal {
@@ -587,6 +635,7 @@ mod tests {
             Error::ReconnectGaveUp { .. } => 34,
             Error::Internal { .. } => 35,
             Error::ReconnectOff => 36,
+            Error::ReconnectQueueFull { .. } => 37,
         }
     }
 

@@ -73,8 +73,8 @@ pub use message::{Bytes, Message, Utf8Bytes};
 pub use proxy::{ProxySetting, MAX_PROXY_RESPONSE_BYTES};
 pub use reactor::shutdown;
 pub use reconnect::{
-    ReconnectConfig, DEFAULT_FINAL_CLOSE_CODES, DEFAULT_RECONNECT_INITIAL_DELAY,
-    DEFAULT_RECONNECT_MAX_ATTEMPTS, DEFAULT_RECONNECT_MAX_DELAY,
+    QueueLimit, ReconnectConfig, DEFAULT_FINAL_CLOSE_CODES, DEFAULT_RECONNECT_INITIAL_DELAY,
+    DEFAULT_RECONNECT_MAX_ATTEMPTS, DEFAULT_RECONNECT_MAX_DELAY, DEFAULT_RECONNECT_QUEUE_BYTES,
 };
 pub use request::ConnectRequest;
 pub use rustls::pki_types::CertificateDer;

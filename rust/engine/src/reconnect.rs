@@ -4,9 +4,11 @@
 //! The policy is pure: [`Reconnector`] is driven with `now` and a random fraction, so it is tested
 //! without sleeping; [`Client`](crate::Client) feeds it from `poll_event`.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::config::LONGEST_TIMER;
+use crate::{Error, Message};
 
 /// Default for [`ReconnectConfig::initial_delay`]: half a second.
 pub const DEFAULT_RECONNECT_INITIAL_DELAY: Duration = Duration::from_millis(500);
@@ -21,6 +23,9 @@ pub const DEFAULT_RECONNECT_MAX_ATTEMPTS: u32 = 10;
 /// or not allowed) and 1009 (message too big). Codes such as 1001 (going away), 1006 (no close
 /// frame), 1011 (server error), 1012 (service restart) and 1013 (try again later) reconnect.
 pub const DEFAULT_FINAL_CLOSE_CODES: [u16; 6] = [1000, 1002, 1003, 1007, 1008, 1009];
+/// Default for [`ReconnectConfig::queue_bytes`]: 1 MiB of payloads, so a game that keeps
+/// sending through a long outage does not grow its memory without bound.
+pub const DEFAULT_RECONNECT_QUEUE_BYTES: usize = 1 << 20;
 
 /// When and how often a dropped connection is connected again. Off by default.
 ///
@@ -44,6 +49,12 @@ pub struct ReconnectConfig {
     /// Close codes (whoever sent the close frame) after which the client does not reconnect.
     /// Default [`DEFAULT_FINAL_CLOSE_CODES`].
     pub final_close_codes: Vec<u16>,
+    /// Messages kept, while waiting to reconnect or connecting again, to send once the
+    /// connection is open again; 0 (the default) turns the queue off, so sends are refused
+    /// with [`Error::Reconnecting`]. Off by default because a server may have moved on.
+    pub queue_messages: usize,
+    /// Payload bytes the reconnect queue holds at most. Default [`DEFAULT_RECONNECT_QUEUE_BYTES`].
+    pub queue_bytes: usize,
 }
 
 impl Default for ReconnectConfig {
@@ -54,6 +65,8 @@ impl Default for ReconnectConfig {
             max_delay: DEFAULT_RECONNECT_MAX_DELAY,
             max_attempts: DEFAULT_RECONNECT_MAX_ATTEMPTS,
             final_close_codes: DEFAULT_FINAL_CLOSE_CODES.to_vec(),
+            queue_messages: 0,
+            queue_bytes: DEFAULT_RECONNECT_QUEUE_BYTES,
         }
     }
 }
@@ -86,6 +99,18 @@ impl ReconnectConfig {
     /// Sets [`ReconnectConfig::final_close_codes`].
     pub fn with_final_close_codes(mut self, codes: Vec<u16>) -> Self {
         self.final_close_codes = codes;
+        self
+    }
+
+    /// Sets [`ReconnectConfig::queue_messages`].
+    pub fn with_queue_messages(mut self, messages: usize) -> Self {
+        self.queue_messages = messages;
+        self
+    }
+
+    /// Sets [`ReconnectConfig::queue_bytes`].
+    pub fn with_queue_bytes(mut self, bytes: usize) -> Self {
+        self.queue_bytes = bytes;
         self
     }
 
@@ -211,6 +236,65 @@ impl Reconnector {
     /// Connections that opened again after a drop.
     pub(crate) fn reconnects(&self) -> u64 {
         self.reconnects
+    }
+}
+
+/// Which limit of the reconnect queue refused a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueueLimit {
+    /// [`ReconnectConfig::queue_messages`] messages are queued already.
+    Messages { max: usize },
+    /// The message's `size` bytes do not fit next to the `queued` bytes under
+    /// [`ReconnectConfig::queue_bytes`] (`max`).
+    Bytes {
+        size: usize,
+        queued: usize,
+        max: usize,
+    },
+}
+
+/// The messages sent while reconnecting, kept in order for the next connection.
+#[derive(Debug, Default)]
+pub(crate) struct ReconnectQueue {
+    messages: VecDeque<Message>,
+    /// The payload bytes of `messages`.
+    bytes: usize,
+}
+
+impl ReconnectQueue {
+    /// Keeps `message` if `config`'s limits allow it; else fails naming the limit it hit.
+    pub(crate) fn offer(
+        &mut self,
+        config: &ReconnectConfig,
+        message: Message,
+    ) -> Result<(), Error> {
+        let limit = if self.messages.len() >= config.queue_messages {
+            QueueLimit::Messages {
+                max: config.queue_messages,
+            }
+        } else if self.bytes.saturating_add(message.len()) > config.queue_bytes {
+            QueueLimit::Bytes {
+                size: message.len(),
+                queued: self.bytes,
+                max: config.queue_bytes,
+            }
+        } else {
+            self.bytes += message.len();
+            self.messages.push_back(message);
+            return Ok(());
+        };
+        Err(Error::ReconnectQueueFull { limit })
+    }
+
+    /// Takes every queued message, oldest first.
+    pub(crate) fn take_all(&mut self) -> VecDeque<Message> {
+        self.bytes = 0;
+        std::mem::take(&mut self.messages)
+    }
+
+    /// Drops every queued message; returns how many there were.
+    pub(crate) fn discard(&mut self) -> usize {
+        self.take_all().len()
     }
 }
 
@@ -395,5 +479,66 @@ mod tests {
             Decision::StayClosed
         );
         assert_eq!(reconnector.attempt(), 0);
+    }
+
+    fn queue_config(messages: usize, bytes: usize) -> ReconnectConfig {
+        config()
+            .with_queue_messages(messages)
+            .with_queue_bytes(bytes)
+    }
+
+    #[test]
+    fn the_queue_is_off_by_default_and_refuses_every_message() {
+        assert_eq!(ReconnectConfig::default().queue_messages, 0);
+        assert_eq!(
+            ReconnectConfig::default().queue_bytes,
+            DEFAULT_RECONNECT_QUEUE_BYTES
+        );
+        let mut queue = ReconnectQueue::default();
+        let refused = queue.offer(&ReconnectConfig::default(), Message::from("hi"));
+        assert!(matches!(
+            refused,
+            Err(Error::ReconnectQueueFull {
+                limit: QueueLimit::Messages { max: 0 }
+            })
+        ));
+        assert_eq!(queue.discard(), 0);
+    }
+
+    #[test]
+    fn the_queue_keeps_order_and_refuses_by_count_or_by_bytes_without_taking() {
+        let config = queue_config(3, 10);
+        let mut queue = ReconnectQueue::default();
+        assert!(queue.offer(&config, Message::from("abc")).is_ok());
+        assert!(queue.offer(&config, Message::from("defgh")).is_ok());
+        assert!(matches!(
+            queue.offer(&config, Message::from("xyz")).unwrap_err(),
+            Error::ReconnectQueueFull {
+                limit: QueueLimit::Bytes {
+                    size: 3,
+                    queued: 8,
+                    max: 10
+                }
+            }
+        ));
+        assert!(queue.offer(&config, Message::from(vec![1u8, 2])).is_ok());
+        assert!(matches!(
+            queue.offer(&config, Message::from("")),
+            Err(Error::ReconnectQueueFull {
+                limit: QueueLimit::Messages { max: 3 }
+            })
+        ));
+        let sent: Vec<Message> = queue.take_all().into();
+        assert_eq!(
+            sent,
+            [
+                Message::from("abc"),
+                Message::from("defgh"),
+                Message::from(vec![1u8, 2])
+            ]
+        );
+        assert!(queue.offer(&config, Message::from("0123456789")).is_ok());
+        assert_eq!(queue.discard(), 1, "taking all freed the bytes");
+        assert_eq!(queue.discard(), 0);
     }
 }

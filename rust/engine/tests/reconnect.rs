@@ -9,7 +9,7 @@ use std::thread;
 use std::time::Duration;
 
 use rust_websocket_engine::{
-    Client, Config, ConnectRequest, Error, Event, Message, ReadyState, ReconnectConfig,
+    Client, Config, ConnectRequest, Error, Event, Message, QueueLimit, ReadyState, ReconnectConfig,
 };
 use support::net::RefusingPort;
 use support::*;
@@ -50,6 +50,7 @@ fn names(events: &[Event]) -> Vec<String> {
             Event::ReconnectFailed { attempts } => format!("gave up after {attempts}"),
             Event::PeerIdAssigned { id } => format!("peer id {id}"),
             Event::MultiplayerHandshakeFailed => "multiplayer handshake failed".into(),
+            Event::ReconnectQueueDiscarded { count } => format!("discarded {count}"),
         })
         .collect()
 }
@@ -342,4 +343,117 @@ fn taking_messages_from_before_the_drop_keeps_the_new_connection_reading() {
         client.send(Message::from(message.as_str())).unwrap();
         assert_eq!(text(receive(&mut client, 1).remove(0)), message);
     }
+}
+
+/// [`reconnecting`] with the reconnect queue on, holding `messages` and `bytes` at most.
+fn queueing(max_attempts: u32, messages: usize, bytes: usize) -> Config {
+    let mut config = reconnecting(max_attempts);
+    config.reconnect = config
+        .reconnect
+        .with_queue_messages(messages)
+        .with_queue_bytes(bytes);
+    config
+}
+
+/// A client with `config` connecting to a port that refuses; keep the port until the test ends.
+fn connect_to_refusing_port(config: Config) -> (Client, RefusingPort) {
+    let refusing = RefusingPort::new();
+    let mut client = Client::new(config);
+    client
+        .connect(ConnectRequest::new(&format!("ws://127.0.0.1:{}/", refusing.port())).unwrap())
+        .unwrap();
+    (client, refusing)
+}
+
+#[test]
+fn queued_sends_go_out_first_and_in_order_once_reconnected() {
+    let server = first_connection_then_echo(|_| {});
+    let mut client = connect_with(queueing(3, 10, 1 << 20), server, "/");
+    poll_until(&mut client, |e| matches!(e, Event::Reconnecting { .. }));
+    for text in ["one", "two", "three"] {
+        client.send(Message::from(text)).unwrap();
+    }
+    poll_until(&mut client, |e| matches!(e, Event::Reconnected));
+    client.send(Message::from("four")).unwrap();
+    let messages: Vec<String> = receive(&mut client, 4).into_iter().map(text).collect();
+    assert_eq!(messages, ["one", "two", "three", "four"]);
+}
+
+#[test]
+fn a_full_queue_refuses_and_closing_while_waiting_discards_it() {
+    let mut config = queueing(0, 2, 5);
+    // Long enough that the attempt cannot start during the test.
+    config.reconnect.initial_delay = Duration::from_secs(600);
+    config.reconnect.max_delay = Duration::from_secs(600);
+    let (mut client, _refusing) = connect_to_refusing_port(config);
+    poll_until(&mut client, |e| matches!(e, Event::Reconnecting { .. }));
+    client.send(Message::from("abc")).unwrap();
+    let too_big = client.send(Message::from("def")).unwrap_err();
+    assert!(matches!(
+        too_big,
+        Error::ReconnectQueueFull {
+            limit: QueueLimit::Bytes {
+                size: 3,
+                queued: 3,
+                max: 5
+            }
+        }
+    ));
+    assert_eq!(
+        too_big.to_string(),
+        "the reconnect queue has no room for a message of 3 bytes (3 of 5 bytes queued, \
+         reconnect_queue_bytes): the message was not sent; send it again once reconnected"
+    );
+    client.send(Message::from("de")).unwrap();
+    let full = client.send(Message::from("")).unwrap_err();
+    assert_eq!(
+        full.to_string(),
+        "the reconnect queue is full (2 messages, reconnect_queue_messages): the message was \
+         not sent; send it again once reconnected"
+    );
+    client.close(1000, "").unwrap();
+    let events = poll_until(&mut client, |e| {
+        matches!(e, Event::ReconnectQueueDiscarded { .. })
+    });
+    assert_eq!(names(&events), ["closed clean=false", "discarded 2"]);
+    assert_eq!(client.poll_event(), None);
+}
+
+#[test]
+fn giving_up_discards_the_queue_and_says_how_many() {
+    let (mut client, refusing) = connect_to_refusing_port(queueing(2, 10, 1 << 20));
+    let port = refusing.port();
+    poll_until(&mut client, |e| matches!(e, Event::Reconnecting { .. }));
+    client.send(Message::from("a")).unwrap();
+    client.send(Message::from("b")).unwrap();
+    let events = poll_until(&mut client, |e| {
+        matches!(e, Event::ReconnectQueueDiscarded { .. })
+    });
+    assert_eq!(
+        names(&events[events.len() - 3..]),
+        ["failed", "gave up after 2", "discarded 2"]
+    );
+    assert_eq!(
+        client.last_error().unwrap().to_string(),
+        format!(
+            "gave up reconnecting after 2 attempts; the last one failed: connection refused by \
+             127.0.0.1:{port}; the 2 messages queued meanwhile were not sent"
+        )
+    );
+    assert_eq!(client.poll_event(), None);
+}
+
+#[test]
+fn closing_right_after_the_drop_event_discards_the_queue() {
+    let (mut client, _refusing) = connect_to_refusing_port(queueing(0, 10, 1 << 20));
+    poll_until(&mut client, |e| matches!(e, Event::Failed));
+    // As from a connection_error handler: the Reconnecting event is not out yet.
+    client.send(Message::from("early")).unwrap();
+    client.close(1000, "").unwrap();
+    assert_eq!(client.state(), ReadyState::Closed);
+    assert_eq!(
+        client.poll_event(),
+        Some(Event::ReconnectQueueDiscarded { count: 1 })
+    );
+    assert_eq!(client.poll_event(), None);
 }

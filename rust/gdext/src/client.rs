@@ -176,6 +176,23 @@ pub struct RustWebSocketClient {
     #[export]
     #[init(val = PackedInt32Array::from([1000, 1002, 1003, 1007, 1008, 1009]))]
     reconnect_final_close_codes: PackedInt32Array,
+    /// Messages kept while [member auto_reconnect] connects again, sent in order once the
+    /// connection is open again and before anything sent after [signal reconnected]. Default
+    /// [code]0[/code]: the queue is off and sends while reconnecting return
+    /// [constant ERR_UNCONFIGURED], since a server may have moved on (a new session, a new
+    /// room). A send that would go over this or [member reconnect_queue_bytes] returns
+    /// [constant ERR_BUSY] and is not kept; [method get_last_error] names the limit. When the
+    /// client gives up or [method disconnect_from_host] is called while reconnecting, the queue
+    /// is emptied with [signal reconnect_queue_discarded]. Applies to the next
+    /// [method connect_to_url].
+    #[export]
+    #[init(val = 0)]
+    reconnect_queue_messages: i64,
+    /// Payload bytes the reconnect queue ([member reconnect_queue_messages]) holds at most
+    /// (default 1 MiB).
+    #[export]
+    #[init(val = 1048576)]
+    reconnect_queue_bytes: i64,
     // --- Proxy and connect timeout ---
     /// The proxy every connection goes through: an HTTP proxy (it must support
     /// [code]CONNECT[/code]), e.g. [code]"http://proxy.lan:3128"[/code] or, with basic
@@ -315,7 +332,8 @@ impl RustWebSocketClient {
     /// the [signal connection_closed] or [signal connection_error] that ended the previous
     /// connection or attempt (in their handlers [method get_ready_state] is already
     /// [constant STATE_CONNECTING] when an attempt follows). Until the connection is open again,
-    /// sending returns [constant ERR_UNCONFIGURED] and queues nothing; messages received before
+    /// sending returns [constant ERR_UNCONFIGURED] and queues nothing, unless
+    /// [member reconnect_queue_messages] turns the reconnect queue on; messages received before
     /// the drop stay readable.
     #[signal]
     fn reconnecting(attempt: i64, delay: f64);
@@ -331,6 +349,13 @@ impl RustWebSocketClient {
     /// closed; [method get_last_error] says why the last attempt failed.
     #[signal]
     fn reconnect_failed();
+
+    /// Emitted when the reconnect queue ([member reconnect_queue_messages]) was emptied without
+    /// sending its [param count] messages: after [signal reconnect_failed] (then
+    /// [method get_last_error] gives the count too), or after [method disconnect_from_host]
+    /// while reconnecting. Only when something was queued.
+    #[signal]
+    fn reconnect_queue_discarded(count: i64);
 
     // --- Connecting and closing ---
 

@@ -68,6 +68,9 @@ pub(crate) fn message_in_write_mode(
 pub(crate) fn refusal_code(error: &Error) -> GodotError {
     match error {
         Error::AlreadyConnected => GodotError::ERR_ALREADY_IN_USE,
+        // Busy, not out of memory: the limit is the game's setting, and sending again once
+        // reconnected works.
+        Error::ReconnectQueueFull { .. } => GodotError::ERR_BUSY,
         Error::NotOpen | Error::Reconnecting { .. } | Error::ReconnectOff => {
             GodotError::ERR_UNCONFIGURED
         }
@@ -118,6 +121,16 @@ pub(crate) fn certificate_pem(certificate: &Gd<X509Certificate>, property: &str)
 /// A size property as bytes: at least 1.
 pub(crate) fn clamp_to_usize(value: i64) -> usize {
     usize::try_from(value.max(1)).unwrap_or(usize::MAX)
+}
+
+/// A count for GDScript's `int`, saturating at its largest value.
+pub(crate) fn count_to_int(value: impl TryInto<i64>) -> i64 {
+    value.try_into().unwrap_or(i64::MAX)
+}
+
+/// A count property where 0 means none (or off): negative values count as 0.
+pub(crate) fn count_or_zero(value: i64) -> usize {
+    usize::try_from(value.max(0)).unwrap_or(usize::MAX)
 }
 
 /// A duration property in seconds: at least a millisecond.

@@ -17,7 +17,7 @@
 //! - `close`: `outgoing`, `code`, `reason`: a close frame sent or received;
 //! - `closed`: `clean`, `code` (-1 without a close frame);
 //! - `error`: `error` (the text of [method RustWebSocketClient.get_last_error]);
-//! - `reconnecting`: `attempt`, `delay`; `reconnected`;
+//! - `reconnecting`: `attempt`, `delay`; `reconnected`; `reconnect_queue_discarded`: `count`;
 //! - `round_trip`: `round_trip_time` (seconds): a pong answered the heartbeat's ping;
 //! - `statistics`: `messages_sent`, `messages_received`, `bytes_sent`, `bytes_received`
 //!   (payload bytes), at most every [`STATISTICS_REPORT_PERIOD`] while they change.
@@ -33,6 +33,8 @@ use rust_websocket_engine::traffic_report::{
     preview, Pacer, ReportBudget, STATISTICS_REPORT_PERIOD,
 };
 use rust_websocket_engine::{Client, Event, Message, ReadyState, Statistics};
+
+use crate::convert::count_to_int;
 
 /// The project setting that turns the reports off when `false` (default `true`).
 pub(crate) const REPORT_SETTING: &str = "network/rust_websocket/debugger_reports";
@@ -158,6 +160,10 @@ impl DebuggerReporter {
                 ],
             ),
             Event::Reconnected => self.report("reconnected", &[]),
+            Event::ReconnectQueueDiscarded { count } => self.report(
+                "reconnect_queue_discarded",
+                &[("count", count_to_int(*count).to_variant())],
+            ),
         }
     }
 
@@ -245,7 +251,7 @@ impl DebuggerReporter {
         // The round-trip time is reported on its own (`round_trip`).
         statistics.round_trip_time = None;
         self.statistics = statistics;
-        let count = |value: u64| i64::try_from(value).unwrap_or(i64::MAX).to_variant();
+        let count = |value: u64| count_to_int(value).to_variant();
         self.report(
             "statistics",
             &[

@@ -132,6 +132,14 @@ fn every_property_defaults_to_the_engines_default() {
         default("reconnect_max_attempts"),
         config.reconnect.max_attempts.to_string()
     );
+    assert_eq!(
+        default("reconnect_queue_messages"),
+        config.reconnect.queue_messages.to_string()
+    );
+    assert_eq!(
+        default("reconnect_queue_bytes"),
+        config.reconnect.queue_bytes.to_string()
+    );
     let codes = default("reconnect_final_close_codes");
     let listed = codes
         .split_once('[')

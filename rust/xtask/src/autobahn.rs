@@ -296,6 +296,7 @@ fn engine_session(url: &str, echo: bool) -> Result<Vec<Message>, String> {
             | Event::Reconnecting { .. }
             | Event::Reconnected
             | Event::ReconnectFailed { .. }
+            | Event::ReconnectQueueDiscarded { .. }
             | Event::PeerIdAssigned { .. }
             | Event::MultiplayerHandshakeFailed => {}
         }

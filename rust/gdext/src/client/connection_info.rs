@@ -6,7 +6,7 @@ use rust_websocket_engine::multiplayer::SERVER_PEER_ID;
 use rust_websocket_engine::Message;
 
 use super::{RustWebSocketClient, State};
-use crate::convert::{close_code, connected_host, connected_port};
+use crate::convert::{close_code, connected_host, connected_port, count_to_int};
 
 #[godot_api(secondary)]
 impl RustWebSocketClient {
@@ -111,7 +111,7 @@ impl RustWebSocketClient {
     /// [method connect_to_url].
     #[func]
     fn get_reconnect_count(&self) -> i64 {
-        i64::try_from(self.client.reconnect_count()).unwrap_or(i64::MAX)
+        count_to_int(self.client.reconnect_count())
     }
 
     /// The HTTP or SOCKS5 proxy ([code]"host:port"[/code], never its password) the last connection

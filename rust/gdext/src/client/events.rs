@@ -9,6 +9,7 @@ use rust_websocket_engine::Event;
 
 use super::settings::message_to_variant;
 use super::RustWebSocketClient;
+use crate::convert::count_to_int;
 
 /// A signal [`poll`](IMultiplayerPeerExtension::poll) emits: its name and arguments, decided while
 type Emission = (&'static str, Vec<Variant>);
@@ -120,6 +121,10 @@ impl RustWebSocketClient {
                 self.remember_engine_error();
                 vec![("reconnect_failed", Vec::new())]
             }
+            Event::ReconnectQueueDiscarded { count } => vec![(
+                "reconnect_queue_discarded",
+                vec![count_to_int(count).to_variant()],
+            )],
         }
     }
 

@@ -11,7 +11,9 @@ use crate::convert::message_in_write_mode;
 #[godot_api(secondary)]
 impl RustWebSocketClient {
     /// Sends a text message. Returns [constant ERR_UNCONFIGURED] and queues nothing unless the
-    /// connection is open (also while reconnecting: [method get_last_error] says so).
+    /// connection is open (also while reconnecting: [method get_last_error] says so), except
+    /// that [member reconnect_queue_messages] keeps it while reconnecting ([constant ERR_BUSY]
+    /// when that queue is full).
     #[func]
     fn send_text(&mut self, message: GString) -> GodotError {
         self.send_message(Message::from(message.to_string()))

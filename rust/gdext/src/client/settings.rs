@@ -8,7 +8,7 @@ use rust_websocket_engine::{
 
 use super::RustWebSocketClient;
 use crate::convert::{
-    certificate_pem, clamp_to_usize, seconds, seconds_or_zero, trusted_certificates,
+    certificate_pem, clamp_to_usize, count_or_zero, seconds, seconds_or_zero, trusted_certificates,
 };
 
 impl RustWebSocketClient {
@@ -57,6 +57,8 @@ impl RustWebSocketClient {
                 u32::try_from(self.reconnect_max_attempts.max(0)).unwrap_or(u32::MAX),
             )
             .with_final_close_codes(final_close_codes)
+            .with_queue_messages(count_or_zero(self.reconnect_queue_messages))
+            .with_queue_bytes(count_or_zero(self.reconnect_queue_bytes))
     }
 
     /// The client certificate from [member tls_client_certificate] and [member tls_client_key].

@@ -7,6 +7,7 @@ use godot::prelude::*;
 use rust_websocket_engine::Statistics;
 
 use super::RustWebSocketClient;
+use crate::convert::count_to_int;
 
 #[godot_api(secondary)]
 impl RustWebSocketClient {
@@ -116,7 +117,7 @@ impl Drop for RustWebSocketClient {
 /// The entries of [method get_statistics], in order: counters as ints, ratio and round-trip
 /// time (seconds) as floats, 0 when not known yet; `reconnects` last.
 fn statistics_entries(statistics: &Statistics, reconnects: u64) -> [(&'static str, Variant); 9] {
-    let count = |value: u64| i64::try_from(value).unwrap_or(i64::MAX).to_variant();
+    let count = |value: u64| count_to_int(value).to_variant();
     [
         ("messages_sent", count(statistics.messages_sent)),
         ("messages_received", count(statistics.messages_received)),
