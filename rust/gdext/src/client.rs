@@ -52,6 +52,10 @@ pub use enums::{register_enums, State, WriteMode};
 /// With [member auto_reconnect], a dropped connection connects again by itself (see
 /// [signal reconnecting]).
 ///
+/// Call every method, [method MultiplayerPeer.poll] included, from the main thread; the network
+/// work already runs in the background. A call from another thread is refused with an error
+/// naming the method (use [method Object.call_deferred] to send from a worker thread).
+///
 /// ```gdscript
 /// var socket := RustWebSocketClient.new()
 ///

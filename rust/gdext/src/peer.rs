@@ -50,6 +50,10 @@ use types::{State, TlsClientOptions, WriteMode};
 ///
 /// Only the client side exists: [method accept_stream] (a server's side) returns
 /// [constant ERR_UNAVAILABLE].
+///
+/// Call every method from the main thread; the network work already runs in the background. A
+/// call from another thread is refused with an error naming the method (use
+/// [method Object.call_deferred] to send from a worker thread).
 #[derive(GodotClass)]
 #[class(init, tool, base = PacketPeerExtension)]
 pub struct RustWebSocketPeer {
