@@ -7,6 +7,12 @@
 //! engine's I/O thread, and every call only hands work over or reads what is ready. Each entry
 //! point that reads or changes the connection therefore starts with [`main_thread_only!`], which
 //! on another thread prints one error and returns before any field is read or written.
+//!
+//! What it cannot cover: gdext takes its borrow of the object before the method runs, so a
+//! worker's call that overlaps a main-thread call still touches that borrow flag, and it checks
+//! the thread itself (with a panic naming the method) when an argument, a default value or
+//! `poll()`'s `Gd<Self>` needs the engine. Only `experimental-threads` would make calls from
+//! several threads sound; the refusal keeps a stray call from doing anything.
 
 use godot::global::godot_error;
 use godot::init::is_main_thread;
