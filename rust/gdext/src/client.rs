@@ -31,6 +31,7 @@ use godot::global::Error as GodotError;
 use godot::prelude::*;
 use rust_websocket_engine::{Client, ConnectRequest, Error, Message};
 
+use crate::main_thread::main_thread_only;
 use enums::WRITE_MODE_BINARY;
 pub use enums::{register_enums, State, WriteMode};
 
@@ -50,6 +51,10 @@ pub use enums::{register_enums, State, WriteMode};
 /// [method PacketPeer.get_packet]. Messages received before a close stay readable after it.
 /// With [member auto_reconnect], a dropped connection connects again by itself (see
 /// [signal reconnecting]).
+///
+/// Call every method, [method MultiplayerPeer.poll] included, from the main thread; the network
+/// work already runs in the background. A call from another thread is refused with an error
+/// naming the method (use [method Object.call_deferred] to send from a worker thread).
 ///
 /// ```gdscript
 /// var socket := RustWebSocketClient.new()
@@ -382,6 +387,7 @@ impl RustWebSocketClient {
         #[opt(default = false)] gd_mp_api: bool,
         #[opt(default = &PackedStringArray::new())] custom_headers: PackedStringArray,
     ) -> GodotError {
+        main_thread_only!("connect_to_url", GodotError::ERR_UNAVAILABLE);
         self.guarded("connect_to_url", GodotError::ERR_BUG, |this| {
             this.connect_to_url_unguarded(url, protocols, gd_mp_api, custom_headers)
         })
@@ -403,6 +409,7 @@ impl RustWebSocketClient {
         #[opt(default = &PackedStringArray::new())] protocols: PackedStringArray,
         #[opt(default = &PackedStringArray::new())] custom_headers: PackedStringArray,
     ) -> GodotError {
+        main_thread_only!("set_reconnect_url", GodotError::ERR_UNAVAILABLE);
         let result = self
             .connect_request(&url, &protocols, &custom_headers)
             .and_then(|request| self.client.set_reconnect_request(request));
@@ -476,6 +483,7 @@ impl RustWebSocketClient {
         #[opt(default = 1000)] code: i64,
         #[opt(default = "")] reason: GString,
     ) {
+        main_thread_only!("disconnect_from_host");
         self.guarded("disconnect_from_host", (), |this| {
             match this.client.close(code, &reason.to_string()) {
                 Ok(()) => this.debugger.closing(code, &reason, &this.client),
@@ -516,6 +524,9 @@ impl RustWebSocketClient {
 
 // --- Refused calls, the last error and the panic guard ---
 impl RustWebSocketClient {
+    /// The class name in printed errors.
+    const CLASS_NAME: &'static str = "RustWebSocketClient";
+
     /// Records why the engine refused a call and returns the matching Godot error.
     fn refuse(&mut self, error: Error) -> GodotError {
         self.refuse_call(refusal_code(&error), error.to_string())
@@ -545,7 +556,7 @@ impl RustWebSocketClient {
         match panic_guard::catch(self, body) {
             Ok(result) => result,
             Err(message) => {
-                let error = panic_guard::internal_error("RustWebSocketClient", entry, &message);
+                let error = panic_guard::internal_error(Self::CLASS_NAME, entry, &message);
                 self.refuse_call(GodotError::FAILED, error.to_string());
                 self.client.abort(error);
                 self.current_packet = None;

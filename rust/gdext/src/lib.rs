@@ -9,6 +9,7 @@ mod convert;
 mod debugger;
 #[cfg(test)]
 mod docs_tests;
+mod main_thread;
 mod panic_guard;
 mod peer;
 

@@ -15,7 +15,8 @@ use godot::global::Error as GodotError;
 use godot::prelude::*;
 use godot_core::meta::RawPtr;
 use rust_websocket_engine::{
-    Client, Config, Error, Event, Message, ProxySetting, TlsConfig, DEFAULT_MAX_MESSAGE_SIZE,
+    Client, Config, Error, Event, Message, ProxySetting, ReadyState, TlsConfig,
+    DEFAULT_MAX_MESSAGE_SIZE,
 };
 
 use crate::convert::{
@@ -23,6 +24,7 @@ use crate::convert::{
     connected_port, lend_next_packet, message_in_write_mode, packet_bytes, refusal_code,
     seconds_or_zero, trusted_certificates,
 };
+use crate::main_thread::main_thread_only;
 use crate::panic_guard;
 pub(crate) use types::register_enums;
 use types::{State, TlsClientOptions, WriteMode};
@@ -48,6 +50,10 @@ use types::{State, TlsClientOptions, WriteMode};
 ///
 /// Only the client side exists: [method accept_stream] (a server's side) returns
 /// [constant ERR_UNAVAILABLE].
+///
+/// Call every method from the main thread; the network work already runs in the background. A
+/// call from another thread is refused with an error naming the method (use
+/// [method Object.call_deferred] to send from a worker thread).
 #[derive(GodotClass)]
 #[class(init, tool, base = PacketPeerExtension)]
 pub struct RustWebSocketPeer {
@@ -119,6 +125,7 @@ impl RustWebSocketPeer {
         url: GString,
         #[opt(default = TlsClientOptions::NULL)] tls_client_options: TlsClientOptions,
     ) -> GodotError {
+        main_thread_only!("connect_to_url", GodotError::ERR_UNAVAILABLE);
         self.guarded("connect_to_url", GodotError::ERR_BUG, |this| {
             let result = connect_request(&url, &this.supported_protocols, &this.handshake_headers)
                 .and_then(|request| {
@@ -158,6 +165,7 @@ impl RustWebSocketPeer {
         message: PackedByteArray,
         #[opt(default = WriteMode::BINARY)] write_mode: WriteMode,
     ) -> GodotError {
+        main_thread_only!("send", GodotError::ERR_UNAVAILABLE);
         match message_in_write_mode("send", message.to_vec(), write_mode.0) {
             Ok(message) => self.send_message(message),
             Err((code, reason)) => self.refuse_call(code, reason),
@@ -168,12 +176,14 @@ impl RustWebSocketPeer {
     /// connection is open.
     #[func]
     fn send_text(&mut self, message: GString) -> GodotError {
+        main_thread_only!("send_text", GodotError::ERR_UNAVAILABLE);
         self.send_message(Message::from(message.to_string()))
     }
 
     /// Whether the packet last returned by [method PacketPeer.get_packet] was a text message.
     #[func]
     fn was_string_packet(&self) -> bool {
+        main_thread_only!("was_string_packet");
         self.current_packet.as_ref().is_some_and(Message::is_text)
     }
 
@@ -183,6 +193,7 @@ impl RustWebSocketPeer {
     /// happens on a background thread.
     #[func]
     fn poll(&mut self) {
+        main_thread_only!("poll");
         self.guarded("poll", (), |this| {
             while let Some(event) = this.client.poll_event() {
                 if matches!(event, Event::Failed | Event::Closed { .. }) {
@@ -204,6 +215,7 @@ impl RustWebSocketPeer {
     /// always made.
     #[func]
     fn close(&mut self, #[opt(default = 1000)] code: i32, #[opt(default = "")] reason: GString) {
+        main_thread_only!("close");
         self.guarded("close", (), |this| {
             match this.client.close(i64::from(code), &reason.to_string()) {
                 // Already closed or closing: nothing to do, as Godot's.
@@ -219,24 +231,28 @@ impl RustWebSocketPeer {
     /// The IP address of the server once connected, or empty.
     #[func]
     fn get_connected_host(&self) -> GString {
+        main_thread_only!("get_connected_host");
         connected_host(&self.client)
     }
 
     /// The port of the server once connected, or 0.
     #[func]
     fn get_connected_port(&self) -> i32 {
+        main_thread_only!("get_connected_port");
         i32::from(connected_port(&self.client))
     }
 
     /// The sub-protocol the server selected from [member supported_protocols], or empty.
     #[func]
     fn get_selected_protocol(&self) -> GString {
+        main_thread_only!("get_selected_protocol");
         self.client.selected_protocol().into()
     }
 
     /// The URL passed to the last successful [method connect_to_url].
     #[func]
     fn get_requested_url(&self) -> GString {
+        main_thread_only!("get_requested_url");
         self.client.requested_url().into()
     }
 
@@ -251,12 +267,14 @@ impl RustWebSocketPeer {
     /// Bytes sent with [method send] and friends not yet handed to the network.
     #[func]
     fn get_current_outbound_buffered_amount(&self) -> i32 {
+        main_thread_only!("get_current_outbound_buffered_amount");
         i32::try_from(self.client.buffered_outbound_bytes()).unwrap_or(i32::MAX)
     }
 
     /// The connection's state, as of the last [method poll].
     #[func]
     fn get_ready_state(&self) -> State {
+        main_thread_only!("get_ready_state", State::from(ReadyState::Closed));
         State::from(self.client.state())
     }
 
@@ -264,12 +282,14 @@ impl RustWebSocketPeer {
     /// the connection, e.g. 1009), or -1 when it ended without a close frame.
     #[func]
     fn get_close_code(&self) -> i32 {
+        main_thread_only!("get_close_code", -1);
         close_code(&self.client)
     }
 
     /// The reason the server gave in its close frame, or empty.
     #[func]
     fn get_close_reason(&self) -> GString {
+        main_thread_only!("get_close_reason");
         self.client.close_reason().into()
     }
 
@@ -354,6 +374,7 @@ impl RustWebSocketPeer {
     /// a successful [method connect_to_url] and by a clean close. Not in [WebSocketPeer].
     #[func]
     fn get_last_error(&self) -> GString {
+        main_thread_only!("get_last_error");
         self.last_error.as_str().into()
     }
 }
@@ -365,6 +386,7 @@ impl IPacketPeerExtension for RustWebSocketPeer {
         r_buffer: RawPtr<*mut RawPtr<*const u8>>,
         r_buffer_size: RawPtr<*mut i32>,
     ) -> GodotError {
+        main_thread_only!("get_packet", GodotError::ERR_UNAVAILABLE);
         // SAFETY: Godot passes valid out-pointers; `current_packet` keeps the buffer until the
         // next call, which is as long as Godot reads it.
         unsafe {
@@ -383,12 +405,14 @@ impl IPacketPeerExtension for RustWebSocketPeer {
         p_buffer: RawPtr<*const u8>,
         p_buffer_size: i32,
     ) -> GodotError {
+        main_thread_only!("put_packet", GodotError::ERR_UNAVAILABLE);
         // SAFETY: Godot passes a buffer of `p_buffer_size` bytes, valid for this call.
         let data = unsafe { packet_bytes(p_buffer, p_buffer_size) };
         self.send_message(Message::from(data))
     }
 
     fn get_available_packet_count(&self) -> i32 {
+        main_thread_only!("get_available_packet_count");
         available_packet_count(&self.client)
     }
 
@@ -399,6 +423,9 @@ impl IPacketPeerExtension for RustWebSocketPeer {
 
 // --- Settings, sending and refused calls ---
 impl RustWebSocketPeer {
+    /// The class name in printed errors.
+    const CLASS_NAME: &'static str = "RustWebSocketPeer";
+
     /// The engine settings from the properties and `tls_client_options`.
     fn connection_config(&self, tls_options: Option<Gd<TLSOptions>>) -> Result<Config, Error> {
         Ok(Config::default()
@@ -437,7 +464,7 @@ impl RustWebSocketPeer {
         match panic_guard::catch(self, body) {
             Ok(result) => result,
             Err(message) => {
-                let error = panic_guard::internal_error("RustWebSocketPeer", entry, &message);
+                let error = panic_guard::internal_error(Self::CLASS_NAME, entry, &message);
                 self.last_error = error.to_string();
                 self.client.abort(error);
                 self.current_packet = None;

@@ -7,6 +7,7 @@ use rust_websocket_engine::Message;
 
 use super::{RustWebSocketClient, State};
 use crate::convert::{close_code, connected_host, connected_port, count_to_int};
+use crate::main_thread::main_thread_only;
 
 #[godot_api(secondary)]
 impl RustWebSocketClient {
@@ -22,12 +23,14 @@ impl RustWebSocketClient {
     /// constants).
     #[func]
     fn get_ready_state(&self) -> State {
+        main_thread_only!("get_ready_state", State::Closed);
         self.client.state().into()
     }
 
     /// Whether the packet last returned by [method PacketPeer.get_packet] was a text message.
     #[func]
     fn was_string_packet(&self) -> bool {
+        main_thread_only!("was_string_packet");
         self.current_packet.as_ref().is_some_and(Message::is_text)
     }
 
@@ -35,24 +38,28 @@ impl RustWebSocketClient {
     /// client failed the connection, e.g. 1009), or -1 when it ended without a close frame.
     #[func]
     fn get_close_code(&self) -> i64 {
+        main_thread_only!("get_close_code", -1);
         i64::from(close_code(&self.client))
     }
 
     /// The reason the server gave in its close frame, or empty.
     #[func]
     fn get_close_reason(&self) -> GString {
+        main_thread_only!("get_close_reason");
         self.client.close_reason().into()
     }
 
     /// The sub-protocol the server selected, or empty.
     #[func]
     fn get_selected_protocol(&self) -> GString {
+        main_thread_only!("get_selected_protocol");
         self.client.selected_protocol().into()
     }
 
     /// The URL passed to the last successful [method connect_to_url].
     #[func]
     fn get_requested_url(&self) -> GString {
+        main_thread_only!("get_requested_url");
         self.client.requested_url().into()
     }
 
@@ -63,18 +70,21 @@ impl RustWebSocketClient {
     /// [signal connection_error] and [signal reconnect_failed] it always describes that ending.
     #[func]
     fn get_last_error(&self) -> GString {
+        main_thread_only!("get_last_error");
         self.last_error.as_str().into()
     }
 
     /// The IP address of the server once connected, or empty.
     #[func]
     fn get_connected_host(&self) -> GString {
+        main_thread_only!("get_connected_host");
         connected_host(&self.client)
     }
 
     /// The port of the server once connected, or 0.
     #[func]
     fn get_connected_port(&self) -> i64 {
+        main_thread_only!("get_connected_port");
         i64::from(connected_port(&self.client))
     }
 
@@ -82,6 +92,7 @@ impl RustWebSocketClient {
     /// or empty.
     #[func]
     fn get_tls_version(&self) -> GString {
+        main_thread_only!("get_tls_version");
         self.client
             .tls_info()
             .map(|tls| tls.version.as_str())
@@ -93,6 +104,7 @@ impl RustWebSocketClient {
     /// "TLS13_AES_256_GCM_SHA384"), or empty.
     #[func]
     fn get_tls_cipher_suite(&self) -> GString {
+        main_thread_only!("get_tls_cipher_suite");
         self.client
             .tls_info()
             .map(|tls| tls.cipher_suite.as_str())
@@ -104,6 +116,7 @@ impl RustWebSocketClient {
     /// message counts (its payload, then its frame) until the socket took all of it.
     #[func]
     fn get_current_outbound_buffered_amount(&self) -> i64 {
+        main_thread_only!("get_current_outbound_buffered_amount");
         self.client.buffered_outbound_bytes() as i64
     }
 
@@ -111,6 +124,7 @@ impl RustWebSocketClient {
     /// [method connect_to_url].
     #[func]
     fn get_reconnect_count(&self) -> i64 {
+        main_thread_only!("get_reconnect_count");
         count_to_int(self.client.reconnect_count())
     }
 
@@ -119,6 +133,7 @@ impl RustWebSocketClient {
     /// [method get_connected_host] and [method get_connected_port] are the proxy's.
     #[func]
     fn get_proxy_in_use(&self) -> GString {
+        main_thread_only!("get_proxy_in_use");
         self.client.proxy().unwrap_or_default().into()
     }
 
@@ -128,6 +143,7 @@ impl RustWebSocketClient {
     /// not compressed (see [member compression_enabled]).
     #[func]
     fn get_negotiated_extensions(&self) -> GString {
+        main_thread_only!("get_negotiated_extensions");
         GString::from(&self.client.negotiated_extensions())
     }
 
@@ -136,6 +152,7 @@ impl RustWebSocketClient {
     /// [code]0[/code] when no answer came (e.g. the connection was refused).
     #[func]
     fn get_handshake_response_status(&self) -> i64 {
+        main_thread_only!("get_handshake_response_status");
         self.client
             .handshake_response()
             .map_or(0, |response| i64::from(response.status))
@@ -146,6 +163,7 @@ impl RustWebSocketClient {
     /// [method HTTPClient.get_response_headers] gives them; empty when no answer came.
     #[func]
     fn get_handshake_response_headers(&self) -> PackedStringArray {
+        main_thread_only!("get_handshake_response_headers");
         self.client
             .handshake_response()
             .map(|response| {
@@ -163,6 +181,7 @@ impl RustWebSocketClient {
     /// came. [code]get_string_from_utf8()[/code] reads a text body.
     #[func]
     fn get_handshake_response_body(&self) -> PackedByteArray {
+        main_thread_only!("get_handshake_response_body");
         self.client
             .handshake_response()
             .map(|response| PackedByteArray::from(&response.body[..]))

@@ -7,6 +7,7 @@ use rust_websocket_engine::{Error, Message};
 use super::settings::message_to_variant;
 use super::{RustWebSocketClient, WriteMode};
 use crate::convert::message_in_write_mode;
+use crate::main_thread::main_thread_only;
 
 #[godot_api(secondary)]
 impl RustWebSocketClient {
@@ -16,6 +17,7 @@ impl RustWebSocketClient {
     /// when that queue is full).
     #[func]
     fn send_text(&mut self, message: GString) -> GodotError {
+        main_thread_only!("send_text", GodotError::ERR_UNAVAILABLE);
         self.send_message(Message::from(message.to_string()))
     }
 
@@ -28,6 +30,7 @@ impl RustWebSocketClient {
         message: PackedByteArray,
         #[opt(default = 1)] write_mode: i64,
     ) -> GodotError {
+        main_thread_only!("send", GodotError::ERR_UNAVAILABLE);
         match message_in_write_mode("send", message.to_vec(), write_mode) {
             Ok(message) => self.send_message(message),
             Err((code, reason)) => self.refuse_call(code, reason),
@@ -43,6 +46,7 @@ impl RustWebSocketClient {
     /// Godot's multiplayer server would drop.
     #[func]
     fn put_packet(&mut self, buffer: PackedByteArray) -> GodotError {
+        main_thread_only!("put_packet", GodotError::ERR_UNAVAILABLE);
         self.put_packet_bytes(buffer.to_vec())
     }
 
@@ -57,6 +61,7 @@ impl RustWebSocketClient {
         value: Variant,
         #[opt(default = false)] full_objects: bool,
     ) -> GodotError {
+        main_thread_only!("put_var", GodotError::ERR_UNAVAILABLE);
         let encoded = if full_objects {
             godot::global::var_to_bytes_with_objects(&value)
         } else {
@@ -79,6 +84,7 @@ impl RustWebSocketClient {
     /// when many arrive per frame.
     #[func]
     fn take_messages(&mut self) -> VarArray {
+        main_thread_only!("take_messages");
         let mut messages = VarArray::new();
         while let Some(message) =
             self.guarded("take_messages", None, |this| this.client.take_message())
@@ -94,6 +100,7 @@ impl RustWebSocketClient {
     /// element of another type), with the messages before it sent.
     #[func]
     fn send_messages(&mut self, messages: VarArray) -> GodotError {
+        main_thread_only!("send_messages", GodotError::ERR_UNAVAILABLE);
         for element in messages.iter_shared() {
             let message = match element.get_type() {
                 VariantType::STRING => Message::from(element.to::<GString>().to_string()),

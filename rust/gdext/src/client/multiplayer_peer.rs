@@ -12,6 +12,7 @@ use rust_websocket_engine::ReadyState;
 
 use super::RustWebSocketClient;
 use crate::convert::{available_packet_count, lend_next_packet, packet_bytes};
+use crate::main_thread::main_thread_only;
 
 #[godot_api]
 impl IMultiplayerPeerExtension for RustWebSocketClient {
@@ -21,6 +22,7 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
     /// handler runs: a handler may call any method, or drop the last reference to the client.
     #[func(gd_self)]
     fn poll(this: Gd<Self>) {
+        main_thread_only!("poll");
         Self::emit_events(this);
     }
 
@@ -33,6 +35,7 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
         r_buffer: RawPtr<*mut RawPtr<*const u8>>,
         r_buffer_size: RawPtr<*mut i32>,
     ) -> GodotError {
+        main_thread_only!("get_packet", GodotError::ERR_UNAVAILABLE);
         self.guarded("get_packet", GodotError::FAILED, |this| {
             // SAFETY: Godot passes valid out-pointers; `current_packet` keeps the buffer until
             // the next call, which is as long as Godot reads it.
@@ -52,12 +55,14 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
         p_buffer: RawPtr<*const u8>,
         p_buffer_size: i32,
     ) -> GodotError {
+        main_thread_only!("put_packet", GodotError::ERR_UNAVAILABLE);
         // SAFETY: Godot passes a buffer of `p_buffer_size` bytes, valid for this call.
         let data = unsafe { packet_bytes(p_buffer, p_buffer_size) };
         self.put_packet_bytes(data)
     }
 
     fn get_available_packet_count(&self) -> i32 {
+        main_thread_only!("get_available_packet_count");
         available_packet_count(&self.client)
     }
 
@@ -102,6 +107,7 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
     /// [method MultiplayerPeer.close]: disconnects at once (the close handshake finishes in the
     /// background); as a multiplayer peer, without [signal MultiplayerPeer.peer_disconnected].
     fn close(&mut self) {
+        main_thread_only!("close");
         self.guarded("close", (), |this| {
             this.disconnect_from_host(1000, GString::new());
             this.peer_id = 0;
@@ -109,16 +115,19 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
     }
 
     fn disconnect_peer(&mut self, peer: i32, _force: bool) {
+        main_thread_only!("disconnect_peer");
         if peer == SERVER_PEER_ID {
             self.disconnect_from_host(1000, GString::new());
         }
     }
 
     fn get_unique_id(&self) -> i32 {
+        main_thread_only!("get_unique_id");
         self.peer_id
     }
 
     fn get_connection_status(&self) -> ConnectionStatus {
+        main_thread_only!("get_connection_status", ConnectionStatus::DISCONNECTED);
         match (self.client.state(), self.multiplayer) {
             (ReadyState::Connecting, _) => ConnectionStatus::CONNECTING,
             (ReadyState::Open, false) => ConnectionStatus::CONNECTED,

@@ -8,6 +8,7 @@ use rust_websocket_engine::Statistics;
 
 use super::RustWebSocketClient;
 use crate::convert::count_to_int;
+use crate::main_thread::main_thread_only;
 
 #[godot_api(secondary)]
 impl RustWebSocketClient {
@@ -17,6 +18,7 @@ impl RustWebSocketClient {
     /// client's pings counts; pongs the server sends on its own are ignored.
     #[func]
     fn get_round_trip_time(&self) -> f64 {
+        main_thread_only!("get_round_trip_time");
         self.client
             .round_trip_time()
             .map_or(0.0, |rtt| rtt.as_secs_f64())
@@ -35,6 +37,7 @@ impl RustWebSocketClient {
     /// connections [member auto_reconnect] opened again since [method connect_to_url].
     #[func]
     fn get_statistics(&self) -> VarDictionary {
+        main_thread_only!("get_statistics");
         let mut dictionary = VarDictionary::new();
         for (key, value) in
             statistics_entries(&self.client.statistics(), self.client.reconnect_count())
@@ -48,6 +51,7 @@ impl RustWebSocketClient {
     /// The [Performance] monitors call it.
     #[func]
     fn get_statistic(&self, key: GString) -> Variant {
+        main_thread_only!("get_statistic");
         let key = key.to_string();
         statistics_entries(&self.client.statistics(), self.client.reconnect_count())
             .into_iter()
@@ -66,6 +70,7 @@ impl RustWebSocketClient {
         &mut self,
         #[opt(default = "RustWebSocket")] category: GString,
     ) -> GodotError {
+        main_thread_only!("add_performance_monitors", GodotError::ERR_UNAVAILABLE);
         self.remove_performance_monitors();
         let keys = statistics_entries(&Statistics::default(), 0).map(|(key, _)| key);
         let ids: Vec<StringName> = keys
@@ -94,6 +99,7 @@ impl RustWebSocketClient {
     /// Removes the monitors [method add_performance_monitors] added, if any.
     #[func]
     fn remove_performance_monitors(&mut self) {
+        main_thread_only!("remove_performance_monitors");
         if self.performance_monitors.is_empty() {
             return;
         }
