@@ -199,14 +199,9 @@ func _notification(what: int) -> void:
 func connect_to_url(url: String, protocols := PackedStringArray(), gd_mp_api := false, custom_headers := PackedStringArray()) -> Error:
 	if _state != STATE_CLOSED or _reconnect_at_ms != 0:
 		return _refuse(ERR_ALREADY_IN_USE, "a connection is already in progress: call disconnect_from_host() and wait for connection_closed first")
-	var problem := _url_problem(url)
-	if problem.is_empty():
-		problem = _protocols_problem(protocols)
-	if not problem.is_empty():
-		return _refuse(ERR_INVALID_PARAMETER, problem)
-	problem = _browser_limit(url, custom_headers if not custom_headers.is_empty() else handshake_headers)
-	if not problem.is_empty():
-		return _refuse(ERR_UNAVAILABLE, problem)
+	var refused := _check_request(url, protocols, custom_headers)
+	if refused != OK:
+		return refused
 	if heartbeat_interval > 0.0:
 		push_warning("RustWebSocketWebClient: heartbeat_interval is ignored: a browser does not let a page send pings (it answers the server's pings itself).")
 	_url = url
@@ -229,14 +224,9 @@ func connect_to_url(url: String, protocols := PackedStringArray(), gd_mp_api := 
 ## [param protocols] instead of what [method connect_to_url] was given, as the native class does.
 ## [param custom_headers] cannot be sent by a browser: any makes it refuse.
 func set_reconnect_url(url: String, protocols := PackedStringArray(), custom_headers := PackedStringArray()) -> Error:
-	var problem := _url_problem(url)
-	if problem.is_empty():
-		problem = _protocols_problem(protocols)
-	if not problem.is_empty():
-		return _refuse(ERR_INVALID_PARAMETER, problem)
-	problem = _browser_limit(url, custom_headers if not custom_headers.is_empty() else handshake_headers)
-	if not problem.is_empty():
-		return _refuse(ERR_UNAVAILABLE, problem)
+	var refused := _check_request(url, protocols, custom_headers)
+	if refused != OK:
+		return refused
 	if not auto_reconnect or _multiplayer or (_state == STATE_CLOSED and _reconnect_at_ms == 0):
 		return _refuse(ERR_UNCONFIGURED, "auto-reconnect is not on for this connection, so there is no next attempt to change: set auto_reconnect = true before connect_to_url(), or call connect_to_url() with the new URL")
 	_url = url
@@ -316,6 +306,22 @@ func _open() -> Error:
 	if error != OK:
 		_state = STATE_CLOSED
 	return error
+
+
+## Checks a URL, sub-protocols and headers (when empty, [member handshake_headers]) as
+## connect_to_url() and set_reconnect_url() take them: OK, or the refusal, with get_last_error()
+## saying why ([constant ERR_INVALID_PARAMETER] for a malformed one, [constant ERR_UNAVAILABLE]
+## for what a browser cannot do).
+func _check_request(url: String, protocols: PackedStringArray, custom_headers: PackedStringArray) -> Error:
+	var problem := _url_problem(url)
+	if problem.is_empty():
+		problem = _protocols_problem(protocols)
+	if not problem.is_empty():
+		return _refuse(ERR_INVALID_PARAMETER, problem)
+	problem = _browser_limit(url, custom_headers if not custom_headers.is_empty() else handshake_headers)
+	if not problem.is_empty():
+		return _refuse(ERR_UNAVAILABLE, problem)
+	return OK
 
 
 ## Why the URL cannot be connected to, in the native class's words, or empty.
