@@ -270,9 +270,9 @@ impl Client {
         Ok(())
     }
 
-    /// Starts the scheduled reconnect attempt once it is due.
-    fn start_due_reconnect(&mut self) {
-        if !self.reconnector.take_due(Instant::now()) {
+    /// Starts the scheduled reconnect attempt once it is due at `now`.
+    fn start_due_reconnect(&mut self, now: Instant) {
+        if !self.reconnector.take_due(now) {
             return;
         }
         let Some((request, config)) = self.reconnect_target.clone() else {
@@ -290,8 +290,8 @@ impl Client {
     }
 
     /// Decides, once a connection or attempt ended, whether auto-reconnect tries again; the
-    /// decision's event follows the ending's.
-    fn after_ending(&mut self, ending: Ending) {
+    /// decision's event follows the ending's; a retry's delay counts from `now`.
+    fn after_ending(&mut self, ending: Ending, now: Instant) {
         let Some((_, config)) = &self.reconnect_target else {
             return;
         };
@@ -303,7 +303,7 @@ impl Client {
         let jitter = rand::random::<f64>();
         match self
             .reconnector
-            .on_ended(&config.reconnect, ending, Instant::now(), jitter)
+            .on_ended(&config.reconnect, ending, now, jitter)
         {
             Decision::StayClosed => self.discard_reconnect_queue(),
             Decision::Retry { attempt, delay } => {
@@ -451,11 +451,17 @@ impl Client {
     /// waiting to reconnect, it starts the attempt once its delay passed; while waiting for a
     /// Godot multiplayer server's peer id, it fails the connection once the id is late.
     pub fn poll_event(&mut self) -> Option<Event> {
+        self.poll_event_with(Instant::now)
+    }
+
+    /// [`poll_event`](Client::poll_event) with the time read from `now`, only when a timer needs
+    /// it: tests move the clock instead of waiting.
+    pub fn poll_event_with(&mut self, now: impl Fn() -> Instant) -> Option<Event> {
         if let Some(event) = self.follow_ups.pop_front() {
             return Some(event);
         }
         if self.reconnector.is_waiting() {
-            self.start_due_reconnect();
+            self.start_due_reconnect(now());
         }
         if self.incoming.is_empty() {
             if let Some(session) = &self.session {
@@ -463,7 +469,7 @@ impl Client {
             }
         }
         let Some(incoming) = self.incoming.pop_front() else {
-            return self.check_peer_id_deadline();
+            return self.check_peer_id_deadline(now);
         };
         Some(match incoming {
             Incoming::Opened {
@@ -472,7 +478,7 @@ impl Client {
                 tls,
             } => {
                 if let Some(handshake) = &mut self.details.peer_id_handshake {
-                    handshake.opened(Instant::now());
+                    handshake.opened(now());
                 }
                 self.details.tls = tls;
                 if self.state == ReadyState::Connecting {
@@ -518,7 +524,7 @@ impl Client {
                     self.details.last_error = error;
                 }
                 self.end_session();
-                self.after_ending(Ending::Dropped { close_code: code });
+                self.after_ending(Ending::Dropped { close_code: code }, now());
                 Event::Closed { clean }
             }
             Incoming::Failed(error) => {
@@ -529,16 +535,16 @@ impl Client {
                 self.details.last_error = Some(error);
                 self.end_session();
                 if opened {
-                    self.after_ending(Ending::Dropped { close_code: None });
+                    self.after_ending(Ending::Dropped { close_code: None }, now());
                     Event::Closed { clean: false }
                 } else {
-                    self.after_ending(Ending::AttemptFailed);
+                    self.after_ending(Ending::AttemptFailed, now());
                     Event::Failed
                 }
             }
             Incoming::HandshakeResponse(response) => {
                 self.details.handshake_response = Some(*response);
-                return self.poll_event();
+                return self.poll_event_with(now);
             }
         })
     }
@@ -559,10 +565,11 @@ impl Client {
         }
     }
 
-    /// Fails a Godot multiplayer connection whose server sent no peer id in time.
-    fn check_peer_id_deadline(&mut self) -> Option<Event> {
+    /// Fails a Godot multiplayer connection whose server sent no peer id in time; reads the
+    /// clock only while waiting for one.
+    fn check_peer_id_deadline(&mut self, now: impl Fn() -> Instant) -> Option<Event> {
         let handshake = self.details.peer_id_handshake.as_ref()?;
-        let error = handshake.check_deadline(Instant::now()).err()?;
+        let error = handshake.check_deadline(now()).err()?;
         self.fail(error);
         Some(Event::MultiplayerHandshakeFailed)
     }

@@ -1,13 +1,12 @@
 //! Joining a server that speaks Godot's `WebSocketMultiplayerPeer` protocol
 //! ([`Config::godot_multiplayer`]): the peer id it sends first, and servers that send something
-//! else. (The deadline for a server that sends nothing is tested without a server, in
-//! `multiplayer.rs`.)
+//! else, or nothing at all (on a moved clock: the tests never wait for a deadline).
 
 mod support;
 
 use std::net::SocketAddr;
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rust_websocket_engine::{
     Client, Config, ConnectRequest, Event, Message, ReadyState, ReconnectConfig,
@@ -129,4 +128,35 @@ fn a_multiplayer_client_never_reconnects() {
     assert_eq!(client.state(), ReadyState::Closed);
     connections.recv_timeout(WATCHDOG).unwrap();
     assert!(connections.try_recv().is_err(), "one connection only");
+}
+
+#[test]
+fn a_server_that_sends_no_peer_id_fails_once_the_handshake_timeout_passed() {
+    let timeout = Duration::from_secs(3600);
+    let (opened, connection_open) = mpsc::channel();
+    let silent = serve(no_protocol, move |mut socket, _| {
+        let _ = opened.send(());
+        // Says nothing, answering only the client's close.
+        while socket.read().is_ok() {}
+    });
+    let mut client = join(silent, Config::default().with_handshake_timeout(timeout));
+    poll_until(&mut client, |e| matches!(e, Event::Opened { .. }));
+    connection_open.recv().unwrap();
+    let opened_at = Instant::now();
+
+    let halfway = opened_at + timeout / 2;
+    assert_eq!(client.poll_event_with(|| halfway), None, "not late yet");
+    let late = opened_at + timeout + Duration::from_secs(1);
+    assert_eq!(
+        client.poll_event_with(|| late),
+        Some(Event::MultiplayerHandshakeFailed)
+    );
+    assert_eq!(
+        client.last_error().unwrap().to_string(),
+        "the server does not speak Godot's WebSocketMultiplayerPeer protocol: it sent no peer id \
+         within 3600.0 s"
+    );
+    let events = poll_until(&mut client, |e| matches!(e, Event::Closed { .. }));
+    assert_eq!(events.last(), Some(&Event::Closed { clean: true }));
+    assert_eq!(client.close_code(), Some(1002), "protocol error");
 }

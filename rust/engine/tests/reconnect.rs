@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rust_websocket_engine::{
     Client, Config, ConnectRequest, Error, Event, Message, QueueLimit, ReadyState, ReconnectConfig,
@@ -119,6 +119,34 @@ fn a_dropped_connection_opens_again_and_earlier_messages_stay_first() {
     client.send(Message::from("after")).unwrap();
     let messages: Vec<String> = receive(&mut client, 3).into_iter().map(text).collect();
     assert_eq!(messages, ["before 1", "before 2", "after"]);
+}
+
+#[test]
+fn the_next_attempt_starts_once_its_delay_passed_on_the_clients_clock() {
+    let server = first_connection_then_echo(|_| {});
+    let mut config = reconnecting(3);
+    // Far longer than the test: only the moved clock can make the attempt due.
+    config.reconnect.initial_delay = Duration::from_secs(600);
+    config.reconnect.max_delay = Duration::from_secs(600);
+    let mut client = connect_with(config, server, "/");
+    let events = poll_until(&mut client, |e| matches!(e, Event::Reconnecting { .. }));
+    let Some(&Event::Reconnecting { attempt: 1, delay }) = events.last() else {
+        panic!("expected the first reconnect, saw {events:?}");
+    };
+    let decided_by = Instant::now();
+
+    assert_eq!(client.poll_event_with(|| decided_by + delay / 2), None);
+    assert_eq!(client.state(), ReadyState::Connecting);
+    let due = decided_by + delay + Duration::from_secs(1);
+    let mut later = Vec::new();
+    while !matches!(later.last(), Some(Event::Reconnected)) {
+        later.extend(client.poll_event_with(|| due));
+        assert!(decided_by.elapsed() < watchdog(), "watchdog; saw {later:?}");
+        thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(names(&later), ["opened", "reconnected"]);
+    client.send(Message::from("after")).unwrap();
+    assert_eq!(text(receive(&mut client, 1).remove(0)), "after");
 }
 
 #[test]

@@ -29,7 +29,7 @@ pub const WATCHDOG: Duration = Duration::from_secs(20);
 const EMULATED_WATCHDOG_FACTOR: u32 = 10;
 
 /// [`WATCHDOG`], or [`EMULATED_WATCHDOG_FACTOR`] times it under an emulator.
-fn watchdog() -> Duration {
+pub fn watchdog() -> Duration {
     if std::env::var_os("RUST_WEBSOCKET_TEST_EMULATOR").is_some() {
         WATCHDOG * EMULATED_WATCHDOG_FACTOR
     } else {
