@@ -274,22 +274,18 @@ impl Connection {
         wake
     }
 
-    /// A scheduled wake-up came due; it is `now`: runs the dialing timers, then acts if the
+    /// A scheduled wake-up came due; it is `now`: fails the attempt or ends the close once the
     /// deadline has passed, else lets the heartbeat act.
     pub(crate) fn handle_timeout(&mut self, registry: &Registry, now: Instant) {
-        if matches!(self.phase, Phase::Connecting(_)) {
-            if let Phase::Connecting(dialer) = std::mem::replace(&mut self.phase, Phase::Finished) {
-                self.dialed(dialer.advance(registry, now), now);
-            }
+        let deadline_passed = |connection: &Self| connection.deadline.is_some_and(|at| at <= now);
+        // Driving runs the dialing timers. Past the deadline, it also takes in what the deadline
+        // waits for if that arrived while the I/O thread was busy with other connections, its
+        // readiness not handled yet, before giving up.
+        if matches!(self.phase, Phase::Connecting(_)) || deadline_passed(self) {
+            self.drive(registry, now);
         }
-        if self.deadline.is_none_or(|deadline| deadline > now) {
+        if !deadline_passed(self) {
             return self.beat(now);
-        }
-        // What the deadline waits for may have arrived while the I/O thread was busy with
-        // other connections, its readiness not handled yet: take it in before giving up.
-        self.drive(registry, now);
-        if self.deadline.is_none_or(|deadline| deadline > now) {
-            return;
         }
         match self.phase {
             Phase::Resolving
