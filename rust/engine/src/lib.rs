@@ -8,8 +8,9 @@
 //! # Module map
 //!
 //! The game's side (its thread):
-//! - `client`: [`Client`], the game's handle: non-blocking calls and the events it polls (it
-//!   reads the clock for auto-reconnect, on the game's thread).
+//! - `client`: [`Client`], the game's handle: non-blocking calls and the events it polls.
+//!   `poll_event` is the game thread's only clock read, for auto-reconnect's delay and the
+//!   multiplayer peer id's deadline; `poll_event_with` takes the time from its caller instead.
 //! - `config`: [`Config`], limits and timeouts with their defaults.
 //! - `request`: [`ConnectRequest`], the URL, sub-protocols and headers, validated up front.
 //! - `reconnect`: auto-reconnect's backoff policy, driven with `now`.
