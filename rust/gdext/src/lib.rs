@@ -4,6 +4,7 @@
 //! This crate is a thin binding: the WebSocket engine lives in `rust_websocket_engine`, which
 //! has no Godot types.
 
+mod class_enum;
 mod client;
 mod convert;
 mod debugger;

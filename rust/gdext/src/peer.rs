@@ -15,19 +15,18 @@ use godot::global::Error as GodotError;
 use godot::prelude::*;
 use godot_core::meta::RawPtr;
 use rust_websocket_engine::{
-    Client, Config, Error, Event, Message, ProxySetting, ReadyState, TlsConfig,
-    DEFAULT_MAX_MESSAGE_SIZE,
+    Client, Config, Error, Event, Message, ProxySetting, TlsConfig, DEFAULT_MAX_MESSAGE_SIZE,
 };
 
 use crate::convert::{
     available_packet_count, clamp_to_usize, close_code, connect_request, connected_host,
     connected_port, lend_next_packet, message_in_write_mode, packet_bytes, refusal_code,
-    seconds_or_zero, trusted_certificates,
+    seconds_or_zero, trusted_certificates, WRITE_MODE_BINARY,
 };
 use crate::main_thread::main_thread_only;
 use crate::panic_guard;
 pub(crate) use types::register_enums;
-use types::{State, TlsClientOptions, WriteMode};
+use types::{SendMode, State, TlsClientOptions};
 
 /// Godot's `WebSocketPeer`, on rustls and tungstenite: change [code]WebSocketPeer.new()[/code]
 /// to [code]RustWebSocketPeer.new()[/code] and the rest of your code stays as it is, typed
@@ -163,7 +162,7 @@ impl RustWebSocketPeer {
     fn send(
         &mut self,
         message: PackedByteArray,
-        #[opt(default = WriteMode::BINARY)] write_mode: WriteMode,
+        #[opt(default = SendMode::new(WRITE_MODE_BINARY))] write_mode: SendMode,
     ) -> GodotError {
         main_thread_only!("send", GodotError::ERR_UNAVAILABLE);
         match message_in_write_mode("send", message.to_vec(), write_mode.0) {
@@ -274,7 +273,7 @@ impl RustWebSocketPeer {
     /// The connection's state, as of the last [method poll].
     #[func]
     fn get_ready_state(&self) -> State {
-        main_thread_only!("get_ready_state", State::from(ReadyState::Closed));
+        main_thread_only!("get_ready_state", State::Closed);
         State::from(self.client.state())
     }
 
