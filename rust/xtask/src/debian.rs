@@ -20,8 +20,8 @@ use std::thread;
 use std::time::Duration;
 
 use crate::process::{
-    capture, create_dir, output_with_timeout, problems_to_result, remove_dir, run, say, tail_of,
-    write,
+    capture, create_dir, list_dir, output_with_timeout, problems_to_result, remove_dir,
+    remove_file, run, say, tail_of, write,
 };
 
 /// Mirror used when the system's apt sources name no Debian mirror.
@@ -107,11 +107,7 @@ pub fn fetch(
 
 /// Forgets the fetch in `cache_dir`, so the next [`fetch`] downloads again.
 pub fn forget(cache_dir: &Path) -> Result<(), String> {
-    let marker = cache_dir.join(MARKER);
-    if marker.exists() {
-        fs::remove_file(&marker).map_err(|e| format!("cannot remove {}: {e}", marker.display()))?;
-    }
-    Ok(())
+    remove_file(&cache_dir.join(MARKER))
 }
 
 /// Fetches Debian `suite`'s `packages` like [`fetch`] and returns the unpacked tree's dynamic
@@ -143,10 +139,9 @@ fn fetch_tree(
     ));
     capture(apt("apt-get", &conf).args(["-q", "update"]))?;
     let lists = layout.apt.join("lists");
-    let have_index = fs::read_dir(&lists)
-        .map_err(|e| format!("cannot read {}: {e}", lists.display()))?
-        .flatten()
-        .any(|e| e.file_name().to_string_lossy().contains("_Packages"));
+    let have_index = list_dir(&lists)?
+        .iter()
+        .any(|path| path.to_string_lossy().contains("_Packages"));
     if !have_index {
         return Err(format!(
             "apt-get update did not download a {suite} package index into {}",

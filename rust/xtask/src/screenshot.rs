@@ -23,8 +23,8 @@ use crate::certs;
 use crate::debian;
 use crate::godot::{self, Godot};
 use crate::process::{
-    copy, copy_dir, create_dir, output_text, output_with_timeout, remove_dir, root, say, show_cmd,
-    write,
+    copy, copy_dir, create_dir, output_text, output_with_timeout, read, remove_dir, remove_file,
+    root, say, show_cmd, write,
 };
 use crate::project::{build_addon, import, install_addon};
 
@@ -215,8 +215,7 @@ impl Run<'_> {
             &project.join("addons/inspector_capture"),
         )?;
         let settings = project.join("project.godot");
-        let sample = fs::read_to_string(&settings)
-            .map_err(|e| format!("cannot read {}: {e}", settings.display()))?;
+        let sample = read(&settings)?;
         let plugin = "\"res://addons/rust_websocket/plugin.cfg\"";
         if !sample.contains(plugin) {
             return Err("the sample project does not enable the rust_websocket plugin".into());
@@ -291,9 +290,7 @@ impl Run<'_> {
     /// Runs `command` (from [`Run::godot_in`]) in a window with `args` until the capture script
     /// saved `png`.
     fn capture(&self, mut command: Command, args: &[&str], png: &Path) -> Result<(), String> {
-        if png.exists() {
-            fs::remove_file(png).map_err(|e| format!("cannot remove {}: {e}", png.display()))?;
-        }
+        remove_file(png)?;
         command
             .args(["--rendering-driver", "opengl3", "--audio-driver", "Dummy"])
             .args(args)

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use crate::godot::{godot_counts, run_godot, Godot};
 use crate::process::{
-    add, copy, copy_dir, create_dir, python_venv, remove_dir, root, say, start_peer, write, Counts,
-    PEER_REQUIREMENTS,
+    add, copy, copy_dir, create_dir, python_venv, remove_dir, remove_file, root, say, start_peer,
+    write, Counts, PEER_REQUIREMENTS,
 };
 use crate::project::{import, install_addon, new_project, ADDON_DIR, IMPORT_TIMEOUT};
 use crate::{certs, lifecycle};
@@ -72,9 +72,7 @@ fn run_chat_without_extension(godot: &Godot, addon: &Path) -> Result<(), String>
     install_addon(addon, &project)?;
     let installed = project.join(ADDON_DIR);
     remove_dir(&installed.join("bin"))?;
-    let extension = installed.join("rust_websocket.gdextension");
-    std::fs::remove_file(&extension)
-        .map_err(|e| format!("cannot remove {}: {e}", extension.display()))?;
+    remove_file(&installed.join("rust_websocket.gdextension"))?;
     say(
         "the README's import commands name the extension removed here: Godot's three errors \
          about loading it are expected",
