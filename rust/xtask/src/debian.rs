@@ -20,7 +20,7 @@ use std::thread;
 use std::time::Duration;
 
 use crate::process::{
-    capture, create_dir, list_dir, output_with_timeout, problems_to_result, remove_dir,
+    capture, create_dir, fresh_dir, list_dir, output_with_timeout, problems_to_result, remove_dir,
     remove_file, run, say, tail_of, write,
 };
 
@@ -552,8 +552,7 @@ fn download(conf: &Path, dir: &Path, debs: &[&Deb], roots: &[&str]) -> Result<()
 /// Unpacks the .debs into a fresh `root` directory, several `dpkg -x` at a time.
 fn unpack(layout: &Layout, debs: &[&Deb]) -> Result<(), String> {
     let root = &layout.root;
-    remove_dir(root)?;
-    create_dir(root)?;
+    fresh_dir(root)?;
     let workers = thread::available_parallelism().map_or(2, |n| n.get().min(8));
     let errors: Vec<String> = thread::scope(|scope| {
         let runs: Vec<_> = debs
@@ -679,6 +678,7 @@ pub fn loader_for(root: &Path, binary: &Path) -> Result<(PathBuf, OsString), Str
     ))
 }
 
+/// `dirs` as one search path (`a:b:c`), or an error.
 pub fn join_paths(dirs: &[PathBuf]) -> Result<OsString, String> {
     std::env::join_paths(dirs).map_err(|e| format!("bad library path: {e}"))
 }

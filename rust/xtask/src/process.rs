@@ -343,6 +343,12 @@ pub fn remove_dir(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Makes `dir` a new, empty folder (removing what was there).
+pub fn fresh_dir(dir: &Path) -> Result<(), String> {
+    remove_dir(dir)?;
+    create_dir(dir)
+}
+
 /// Removes the file `path`, if it is there.
 pub fn remove_file(path: &Path) -> Result<(), String> {
     match fs::remove_file(path) {
