@@ -19,6 +19,8 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::Duration;
 
+use walkdir::WalkDir;
+
 use crate::process::{
     capture, create_dir, fresh_dir, list_dir, output_with_timeout, problems_to_result, remove_dir,
     remove_file, run, say, tail_of, write,
@@ -685,23 +687,11 @@ pub fn join_paths(dirs: &[PathBuf]) -> Result<OsString, String> {
 
 /// The directory under `dir` (recursively) holding a file called `name`.
 fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            if kind.is_dir() {
-                stack.push(entry.path());
-            } else if entry.file_name() == name {
-                return Some(dir);
-            }
-        }
-    }
-    None
+    WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .find(|entry| !entry.file_type().is_dir() && entry.file_name() == name)
+        .and_then(|entry| entry.path().parent().map(Path::to_path_buf))
 }
 
 /// Installs the Debian `packages` that are not installed yet (`dpkg -s`), with apt-get, then
@@ -756,4 +746,18 @@ fn apt_get() -> Command {
 /// Whether this process runs as root.
 pub fn is_root() -> bool {
     capture(Command::new("id").arg("-u")).is_ok_and(|uid| uid.trim() == "0")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn find_file_names_the_folder_that_holds_the_file() {
+        let dir = std::env::temp_dir().join(format!("xtask-find-file-{}", std::process::id()));
+        let deep = dir.join("usr/lib/x86_64-linux-gnu/pulseaudio");
+        std::fs::create_dir_all(&deep).unwrap();
+        std::fs::write(deep.join("libpulsecommon.so"), "").unwrap();
+        assert_eq!(super::find_file(&dir, "libpulsecommon.so"), Some(deep));
+        assert_eq!(super::find_file(&dir, "pulseaudio"), None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

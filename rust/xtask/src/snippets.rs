@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use walkdir::{DirEntry, WalkDir};
+
 use crate::godot::{fatal_line, parse_version, run_godot, Godot};
 use crate::process::{
     output_text, output_with_timeout, python_venv, read, root, say, start_peer, write, Counts,
@@ -141,31 +143,14 @@ pub fn snippets(godot: &Godot, addon: &Path) -> Result<Counts, String> {
     Ok(tally.counts)
 }
 
-/// Every `.md` file under `dir`, sorted.
+/// Every `.md` file under `dir` (none if it does not exist), sorted.
 fn markdown_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = walkdir(dir)
+    WalkDir::new(dir)
+        .sort_by_file_name()
         .into_iter()
-        .filter(|path| path.extension().is_some_and(|ext| ext == "md"))
-        .collect();
-    files.sort();
-    files
-}
-
-/// Every file under `dir` (none if it does not exist).
-fn walkdir(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    entries
         .filter_map(Result::ok)
-        .flat_map(|entry| {
-            let path = entry.path();
-            if path.is_dir() {
-                walkdir(&path)
-            } else {
-                vec![path]
-            }
-        })
+        .map(DirEntry::into_path)
+        .filter(|path| path.extension().is_some_and(|ext| ext == "md"))
         .collect()
 }
 
