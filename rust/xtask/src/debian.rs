@@ -218,50 +218,24 @@ pub fn triplet() -> Result<&'static str, String> {
     }
 }
 
-/// The Debian mirror the system's apt sources use (e.g. "http://deb.debian.org/debian").
+/// The Debian mirror the system's apt sources name (e.g. "http://deb.debian.org/debian"), as
+/// apt itself reads them (one-line and deb822 files alike), else [`DEFAULT_MIRROR`].
 fn system_mirror() -> String {
-    let mut files = vec![PathBuf::from("/etc/apt/sources.list")];
-    if let Ok(dir) = fs::read_dir("/etc/apt/sources.list.d") {
-        let mut extra: Vec<PathBuf> = dir
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| {
-                p.extension()
-                    .is_some_and(|ext| ext == "list" || ext == "sources")
-            })
-            .collect();
-        extra.sort();
-        files.extend(extra);
-    }
-    for file in files {
-        let Ok(text) = fs::read_to_string(&file) else {
-            continue;
-        };
-        for line in text.lines() {
-            let line = line.split('#').next().unwrap_or("").trim();
-            // One-line style: `deb [opts] URI suite comps`; deb822 style: `URIs: URI ...`.
-            let uris: Vec<&str> = if let Some(rest) = line.strip_prefix("deb ") {
-                let rest = rest.trim_start();
-                let rest = match rest.strip_prefix('[') {
-                    Some(opts) => opts.split_once(']').map_or("", |(_, r)| r),
-                    None => rest,
-                };
-                rest.split_whitespace().take(1).collect()
-            } else if let Some(rest) = line.strip_prefix("URIs:") {
-                rest.split_whitespace().collect()
-            } else {
-                continue;
-            };
-            for uri in uris {
-                let uri = uri.trim_end_matches('/');
-                let web = uri.starts_with("http://") || uri.starts_with("https://");
-                if web && uri.ends_with("/debian") {
-                    return uri.to_string();
-                }
-            }
-        }
-    }
-    DEFAULT_MIRROR.to_string()
+    let sites = capture(Command::new("apt-get").args([
+        "indextargets",
+        "--no-release-info",
+        "--format",
+        "$(SITE)",
+    ]))
+    .unwrap_or_default();
+    sites
+        .lines()
+        .map(|site| site.trim().trim_end_matches('/'))
+        .find(|site| {
+            (site.starts_with("http://") || site.starts_with("https://"))
+                && site.ends_with("/debian")
+        })
+        .map_or_else(|| DEFAULT_MIRROR.to_owned(), str::to_owned)
 }
 
 /// Writes the private sources list and apt config; returns the config's path.
