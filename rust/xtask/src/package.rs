@@ -44,14 +44,17 @@ pub fn build_package(prebuilt: Option<&Path>) -> Result<PathBuf, String> {
     let libraries = release_libraries(&gdextension);
     let binaries: Vec<PathBuf> = match prebuilt {
         Some(dir) => {
-            let missing: Vec<&String> = libraries
+            let missing: Vec<&str> = libraries
                 .iter()
+                .map(String::as_str)
                 .filter(|name| !dir.join(name).exists())
                 .collect();
             if !missing.is_empty() {
                 return Err(format!(
-                    "{} lacks libraries the .gdextension names: {missing:?}",
-                    dir.display()
+                    "{} lacks libraries the .gdextension names: {}; build them or point \
+                     --prebuilt at the folder that holds them",
+                    dir.display(),
+                    missing.join(", ")
                 ));
             }
             libraries.iter().map(|name| dir.join(name)).collect()
