@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use walkdir::{DirEntry, WalkDir};
 
-use crate::godot::{fatal_line, parse_version, run_godot, Godot};
+use crate::godot::{parse_version, run_godot, verdict, Godot};
 use crate::process::{
     output_text, output_with_timeout, python_venv, read, root, say, start_peer, write, Counts,
     Tally, PEER_REQUIREMENTS,
@@ -238,13 +238,7 @@ fn check_script(godot: &Godot, project: &Path, file: &str) -> Result<(), String>
     command.args(["--check-only", "--script", &format!("res://{file}")]);
     let output = output_with_timeout(command, SNIPPET_TIMEOUT)?;
     let log = output_text(&output);
-    if let Some(line) = fatal_line(&log) {
-        return Err(format!("{}\n{log}", line.trim()));
-    }
-    if !output.status.success() {
-        return Err(format!("Godot exited with {}\n{log}", output.status));
-    }
-    Ok(())
+    verdict(&log, output.status).map_err(|error| format!("{error}\n{log}"))
 }
 
 #[cfg(test)]
