@@ -20,7 +20,7 @@ use serde_json::Value;
 use crate::debian;
 use crate::godot::{run_godot, Godot};
 use crate::process::{
-    add, python_venv, remove_dir, root, run, say, show_cmd, start_peer, write, Counts,
+    add, python_venv, read, remove_dir, root, run, say, show_cmd, start_peer, write, Counts,
     PEER_REQUIREMENTS,
 };
 
@@ -358,8 +358,7 @@ fn verdicts(cases: &Value) -> Option<Verdicts> {
 fn judge(agent: Agent, results: &Verdicts, update_baseline: bool) -> Result<Counts, String> {
     let path = agent.baseline();
     if update_baseline {
-        fs::write(&path, baseline_text(results))
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        write(&path, baseline_text(results))?;
         say(format!("wrote {}", path.display()));
     }
     let baseline: Verdicts = match fs::read_to_string(&path) {
@@ -526,8 +525,7 @@ fn python2() -> Result<Python2, String> {
 /// `target/autobahn/python-packages`, unless it holds them for this interpreter. Returns it.
 fn install_packages(python: &Python2) -> Result<PathBuf, String> {
     let requirements = root().join("tests/autobahn/requirements.txt");
-    let pins = fs::read_to_string(&requirements)
-        .map_err(|e| format!("cannot read {}: {e}", requirements.display()))?;
+    let pins = read(&requirements)?;
     // Installed again when the pins or the interpreter change.
     let key = format!("{}\n{pins}", show_cmd(&python.command()));
     let folder = root().join("target/autobahn/python-packages");

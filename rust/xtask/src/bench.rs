@@ -649,7 +649,8 @@ fn summarize(runs: Option<&Vec<Figures>>, metric: &str) -> Option<Summary> {
     })
 }
 
-/// A figure with a precision that suits its size.
+/// A figure with a precision that suits its size, thousands grouped (std formats no groups; a
+/// crate for these lines is not worth it).
 fn number(value: f64) -> String {
     let digits = if value >= 100.0 || value == value.trunc() {
         0

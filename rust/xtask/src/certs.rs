@@ -2,12 +2,11 @@
 //! users make them, with the `openssl` command line (and Godot's `Crypto`, see
 //! tests/godot/make_godot_certificate.gd).
 
-use std::fs;
 use std::path::Path;
 use std::process::Command;
 
 use crate::debian;
-use crate::process::{create_dir, say, write as write_file};
+use crate::process::{copy, create_dir, say, write as write_file};
 use rcgen::{
     date_time_ymd, BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair,
 };
@@ -97,8 +96,7 @@ pub fn write_test_certificates(dir: &Path) -> Result<(), String> {
     let san = ["-addext", "subjectAltName=DNS:localhost"];
     openssl_self_signed(dir, "openssl_san", "/CN=localhost", &san)?;
     openssl_self_signed(dir, "client", "/CN=player one", &[])?;
-    fs::copy(dir.join("client.crt"), dir.join("client_ca.crt"))
-        .map_err(|e| format!("cannot write client_ca.crt: {e}"))?;
+    copy(&dir.join("client.crt"), &dir.join("client_ca.crt"))?;
     openssl_self_signed(dir, "stranger", "/CN=stranger", &[])
 }
 

@@ -19,9 +19,11 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::Duration;
 
+use walkdir::WalkDir;
+
 use crate::process::{
-    capture, create_dir, output_with_timeout, problems_to_result, remove_dir, run, say, tail_of,
-    write,
+    capture, create_dir, fresh_dir, list_dir, output_with_timeout, problems_to_result, remove_dir,
+    remove_file, run, say, tail_of, write,
 };
 
 /// Mirror used when the system's apt sources name no Debian mirror.
@@ -107,11 +109,7 @@ pub fn fetch(
 
 /// Forgets the fetch in `cache_dir`, so the next [`fetch`] downloads again.
 pub fn forget(cache_dir: &Path) -> Result<(), String> {
-    let marker = cache_dir.join(MARKER);
-    if marker.exists() {
-        fs::remove_file(&marker).map_err(|e| format!("cannot remove {}: {e}", marker.display()))?;
-    }
-    Ok(())
+    remove_file(&cache_dir.join(MARKER))
 }
 
 /// Fetches Debian `suite`'s `packages` like [`fetch`] and returns the unpacked tree's dynamic
@@ -143,10 +141,9 @@ fn fetch_tree(
     ));
     capture(apt("apt-get", &conf).args(["-q", "update"]))?;
     let lists = layout.apt.join("lists");
-    let have_index = fs::read_dir(&lists)
-        .map_err(|e| format!("cannot read {}: {e}", lists.display()))?
-        .flatten()
-        .any(|e| e.file_name().to_string_lossy().contains("_Packages"));
+    let have_index = list_dir(&lists)?
+        .iter()
+        .any(|path| path.to_string_lossy().contains("_Packages"));
     if !have_index {
         return Err(format!(
             "apt-get update did not download a {suite} package index into {}",
@@ -221,50 +218,24 @@ pub fn triplet() -> Result<&'static str, String> {
     }
 }
 
-/// The Debian mirror the system's apt sources use (e.g. "http://deb.debian.org/debian").
+/// The Debian mirror the system's apt sources name (e.g. "http://deb.debian.org/debian"), as
+/// apt itself reads them (one-line and deb822 files alike), else [`DEFAULT_MIRROR`].
 fn system_mirror() -> String {
-    let mut files = vec![PathBuf::from("/etc/apt/sources.list")];
-    if let Ok(dir) = fs::read_dir("/etc/apt/sources.list.d") {
-        let mut extra: Vec<PathBuf> = dir
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| {
-                p.extension()
-                    .is_some_and(|ext| ext == "list" || ext == "sources")
-            })
-            .collect();
-        extra.sort();
-        files.extend(extra);
-    }
-    for file in files {
-        let Ok(text) = fs::read_to_string(&file) else {
-            continue;
-        };
-        for line in text.lines() {
-            let line = line.split('#').next().unwrap_or("").trim();
-            // One-line style: `deb [opts] URI suite comps`; deb822 style: `URIs: URI ...`.
-            let uris: Vec<&str> = if let Some(rest) = line.strip_prefix("deb ") {
-                let rest = rest.trim_start();
-                let rest = match rest.strip_prefix('[') {
-                    Some(opts) => opts.split_once(']').map_or("", |(_, r)| r),
-                    None => rest,
-                };
-                rest.split_whitespace().take(1).collect()
-            } else if let Some(rest) = line.strip_prefix("URIs:") {
-                rest.split_whitespace().collect()
-            } else {
-                continue;
-            };
-            for uri in uris {
-                let uri = uri.trim_end_matches('/');
-                let web = uri.starts_with("http://") || uri.starts_with("https://");
-                if web && uri.ends_with("/debian") {
-                    return uri.to_string();
-                }
-            }
-        }
-    }
-    DEFAULT_MIRROR.to_string()
+    let sites = capture(Command::new("apt-get").args([
+        "indextargets",
+        "--no-release-info",
+        "--format",
+        "$(SITE)",
+    ]))
+    .unwrap_or_default();
+    sites
+        .lines()
+        .map(|site| site.trim().trim_end_matches('/'))
+        .find(|site| {
+            (site.starts_with("http://") || site.starts_with("https://"))
+                && site.ends_with("/debian")
+        })
+        .map_or_else(|| DEFAULT_MIRROR.to_owned(), str::to_owned)
 }
 
 /// Writes the private sources list and apt config; returns the config's path.
@@ -557,8 +528,7 @@ fn download(conf: &Path, dir: &Path, debs: &[&Deb], roots: &[&str]) -> Result<()
 /// Unpacks the .debs into a fresh `root` directory, several `dpkg -x` at a time.
 fn unpack(layout: &Layout, debs: &[&Deb]) -> Result<(), String> {
     let root = &layout.root;
-    remove_dir(root)?;
-    create_dir(root)?;
+    fresh_dir(root)?;
     let workers = thread::available_parallelism().map_or(2, |n| n.get().min(8));
     let errors: Vec<String> = thread::scope(|scope| {
         let runs: Vec<_> = debs
@@ -684,29 +654,18 @@ pub fn loader_for(root: &Path, binary: &Path) -> Result<(PathBuf, OsString), Str
     ))
 }
 
+/// `dirs` as one search path (`a:b:c`), or an error.
 pub fn join_paths(dirs: &[PathBuf]) -> Result<OsString, String> {
     std::env::join_paths(dirs).map_err(|e| format!("bad library path: {e}"))
 }
 
 /// The directory under `dir` (recursively) holding a file called `name`.
 fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            if kind.is_dir() {
-                stack.push(entry.path());
-            } else if entry.file_name() == name {
-                return Some(dir);
-            }
-        }
-    }
-    None
+    WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .find(|entry| !entry.file_type().is_dir() && entry.file_name() == name)
+        .and_then(|entry| entry.path().parent().map(Path::to_path_buf))
 }
 
 /// Installs the Debian `packages` that are not installed yet (`dpkg -s`), with apt-get, then
@@ -761,4 +720,18 @@ fn apt_get() -> Command {
 /// Whether this process runs as root.
 pub fn is_root() -> bool {
     capture(Command::new("id").arg("-u")).is_ok_and(|uid| uid.trim() == "0")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn find_file_names_the_folder_that_holds_the_file() {
+        let dir = std::env::temp_dir().join(format!("xtask-find-file-{}", std::process::id()));
+        let deep = dir.join("usr/lib/x86_64-linux-gnu/pulseaudio");
+        std::fs::create_dir_all(&deep).unwrap();
+        std::fs::write(deep.join("libpulsecommon.so"), "").unwrap();
+        assert_eq!(super::find_file(&dir, "libpulsecommon.so"), Some(deep));
+        assert_eq!(super::find_file(&dir, "pulseaudio"), None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -12,7 +12,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::process::{cargo, create_dir, root, run, say, Counts};
+use crate::process::{cargo, create_dir, root, run, say, Counts, Tally};
 
 /// The fuzz targets, as named in `rust/engine/fuzz/Cargo.toml`.
 pub const TARGETS: [&str; 2] = ["server_bytes", "connect_request"];
@@ -50,7 +50,7 @@ pub fn fuzz(options: &FuzzOptions) -> Result<Counts, String> {
             .arg(&work);
         command
     };
-    let mut counts = (0, 0);
+    let mut tally = Tally::default();
     let selected = TARGETS.iter().filter(|target| {
         options
             .only
@@ -73,21 +73,11 @@ pub fn fuzz(options: &FuzzOptions) -> Result<Counts, String> {
             .arg("--")
             .arg(format!("-max_total_time={}", options.seconds))
             .arg(format!("-artifact_prefix={}/", artifacts.display()));
-        match run(&mut command) {
-            Ok(()) => {
-                println!("PASS fuzz {target} ({} s)", options.seconds);
-                counts.0 += 1;
-            }
-            Err(error) => {
-                println!(
-                    "FAIL fuzz {target}: {error}; the input is in {}",
-                    artifacts.display()
-                );
-                counts.1 += 1;
-                continue;
-            }
-        }
-        if options.update_corpus {
+        let result = run(&mut command)
+            .map_err(|error| format!("{error}; the input is in {}", artifacts.display()));
+        let passed = result.is_ok();
+        tally.check(&format!("fuzz {target} ({} s)", options.seconds), result);
+        if passed && options.update_corpus {
             say(format!(
                 "merging new {target} inputs into {}",
                 committed.display()
@@ -100,7 +90,7 @@ pub fn fuzz(options: &FuzzOptions) -> Result<Counts, String> {
                 .arg("-merge=1"))?;
         }
     }
-    Ok(counts)
+    Ok(tally.counts)
 }
 
 /// `target/tools/bin/cargo-fuzz`, installed first if missing.

@@ -6,7 +6,7 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitStatus};
 use std::time::Duration;
 
 use crate::debian;
@@ -262,13 +262,18 @@ pub fn judge_godot_run(command: Command, timeout: Duration) -> Result<String, St
     let output = output_with_timeout(command, timeout)?;
     let log = output_text(&output);
     print!("{log}");
-    if let Some(line) = fatal_line(&log) {
+    verdict(&log, output.status).map(|()| log)
+}
+
+/// Fails a Godot run on a fatal line in its `log` ([`FATAL_LOG_LINES`]) or a non-zero exit.
+pub fn verdict(log: &str, status: ExitStatus) -> Result<(), String> {
+    if let Some(line) = fatal_line(log) {
         return Err(format!("Godot logged: {}", line.trim()));
     }
-    if !output.status.success() {
-        return Err(format!("Godot exited with {}", output.status));
+    if !status.success() {
+        return Err(format!("Godot exited with {status}"));
     }
-    Ok(log)
+    Ok(())
 }
 
 /// The first line of `log` that fails a Godot run ([`FATAL_LOG_LINES`]).

@@ -109,11 +109,14 @@ fn recorded(python_port: u16, record: &str) -> Result<serde_json::Value, String>
             Some(Event::MessageReceived) => break,
             Some(Event::Failed | Event::Closed { .. }) => {
                 let error = client.last_error().map(ToString::to_string);
-                return Err(format!("{url} ended early: {error:?}"));
+                return Err(format!("{url} ended early: {}", error.unwrap_or_default()));
             }
             Some(_) => {}
             None if started.elapsed() > PEER_WATCHDOG => {
-                return Err(format!("{url} sent nothing within {PEER_WATCHDOG:?}"));
+                return Err(format!(
+                    "{url} sent nothing within {} s",
+                    PEER_WATCHDOG.as_secs()
+                ));
             }
             None => thread::sleep(Duration::from_millis(5)),
         }

@@ -8,12 +8,11 @@
 //! (minutes) for what `cargo_metadata` and this walk of the dependency graph already do.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use cargo_metadata::{DependencyKind, MetadataCommand, Target};
 
-use crate::process::root;
+use crate::process::{list_dir, read, root};
 
 /// The Rust targets of the release libraries (see `.github/workflows/release.yml`).
 pub const RELEASE_TARGETS: [&str; 8] = [
@@ -65,8 +64,7 @@ pub fn generate(version: &str) -> Result<String, String> {
             }
         ));
         for file in files {
-            let text = fs::read_to_string(&file)
-                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let text = read(&file)?;
             let users = texts.entry(text.trim().to_owned()).or_default();
             if !users.contains(&id) {
                 users.push(id.clone());
@@ -158,10 +156,8 @@ fn shipped_crates(target: &str) -> Result<Vec<Crate>, String> {
 
 /// The license and notice files at the top of a crate's folder, sorted.
 fn license_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let entries = fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
-    let mut files: Vec<PathBuf> = entries
-        .flatten()
-        .map(|entry| entry.path())
+    let files: Vec<PathBuf> = list_dir(dir)?
+        .into_iter()
         .filter(|path| path.is_file())
         .filter(|path| {
             let name = path
@@ -174,6 +170,5 @@ fn license_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
                 .any(|prefix| name.starts_with(prefix))
         })
         .collect();
-    files.sort();
     Ok(files)
 }

@@ -12,7 +12,7 @@ use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 use crate::notices;
-use crate::process::{create_dir, read, root, say};
+use crate::process::{create_dir, list_dir, read, root, say};
 use crate::project::{build_addon, library_file_name, ADDON_DIR};
 
 /// The addon's version: the workspace `Cargo.toml`'s, the one place it is written.
@@ -44,14 +44,17 @@ pub fn build_package(prebuilt: Option<&Path>) -> Result<PathBuf, String> {
     let libraries = release_libraries(&gdextension);
     let binaries: Vec<PathBuf> = match prebuilt {
         Some(dir) => {
-            let missing: Vec<&String> = libraries
+            let missing: Vec<&str> = libraries
                 .iter()
+                .map(String::as_str)
                 .filter(|name| !dir.join(name).exists())
                 .collect();
             if !missing.is_empty() {
                 return Err(format!(
-                    "{} lacks libraries the .gdextension names: {missing:?}",
-                    dir.display()
+                    "{} lacks libraries the .gdextension names: {}; build them or point \
+                     --prebuilt at the folder that holds them",
+                    dir.display(),
+                    missing.join(", ")
                 ));
             }
             libraries.iter().map(|name| dir.join(name)).collect()
@@ -89,10 +92,7 @@ pub fn build_package(prebuilt: Option<&Path>) -> Result<PathBuf, String> {
             .to_string_lossy();
         if binary.is_dir() {
             // An iOS framework: the folder's files, one level deep.
-            let entries = fs::read_dir(binary)
-                .map_err(|e| format!("cannot read {}: {e}", binary.display()))?;
-            for entry in entries {
-                let path = entry.map_err(|e| e.to_string())?.path();
+            for path in list_dir(binary)? {
                 let file = path.file_name().expect("a file").to_string_lossy();
                 files.push((format!("bin/{name}/{file}"), read_bytes(&path)?));
             }

@@ -343,16 +343,40 @@ pub fn remove_dir(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Makes `dir` a new, empty folder (removing what was there).
+pub fn fresh_dir(dir: &Path) -> Result<(), String> {
+    remove_dir(dir)?;
+    create_dir(dir)
+}
+
+/// Removes the file `path`, if it is there.
+pub fn remove_file(path: &Path) -> Result<(), String> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(format!("cannot remove {}: {e}", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The paths in the folder `dir`, sorted, or an error naming it.
+pub fn list_dir(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let entries = fs::read_dir(dir).and_then(|entries| entries.map(|e| Ok(e?.path())).collect());
+    let mut paths: Vec<PathBuf> =
+        entries.map_err(|e: std::io::Error| format!("cannot read {}: {e}", dir.display()))?;
+    paths.sort();
+    Ok(paths)
+}
+
 /// Copies the folder `from` into `to`, recursively (std has none; a crate is not worth 12 lines).
 pub fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
     create_dir(to)?;
-    for entry in fs::read_dir(from).map_err(|e| format!("cannot read {}: {e}", from.display()))? {
-        let entry = entry.map_err(|e| e.to_string())?;
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target)?;
+    for path in list_dir(from)? {
+        let target = to.join(path.file_name().unwrap_or_default());
+        if path.is_dir() {
+            copy_dir(&path, &target)?;
         } else {
-            copy(&entry.path(), &target)?;
+            copy(&path, &target)?;
         }
     }
     Ok(())

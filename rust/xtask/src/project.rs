@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::godot::{judge_godot_run, Godot};
 use crate::process::{
-    cargo, copy, copy_dir, create_dir, read, remove_dir, root, run, say, show_cmd, write,
+    cargo, copy, copy_dir, create_dir, fresh_dir, read, remove_dir, root, run, say, show_cmd, write,
 };
 
 /// The addon folder users copy into their project.
@@ -85,8 +85,7 @@ pub fn new_project(folder: &str, title: &str, addon: &Path) -> Result<PathBuf, S
 /// Makes `target/<folder>` a new, empty project named `title`.
 pub fn empty_project(folder: &str, title: &str) -> Result<PathBuf, String> {
     let project = root().join("target").join(folder);
-    remove_dir(&project)?;
-    create_dir(&project)?;
+    fresh_dir(&project)?;
     write(
         &project.join("project.godot"),
         format!("config_version=5\n\n[application]\nconfig/name=\"{title}\"\n"),

@@ -20,7 +20,7 @@ use crate::package::{
     build_package, compatibility_minimum, release_libraries, GDEXTENSION_FILE, VERSION,
 };
 use crate::process::{
-    add, cargo, copy, problems_to_result, python_venv, read, root, run, Counts, Tally,
+    add, cargo, copy, create_dir, problems_to_result, python_venv, read, root, run, Counts, Tally,
 };
 use crate::project::{empty_project, import, ADDON_DIR};
 
@@ -180,8 +180,7 @@ fn check_platforms() -> Result<(), String> {
 /// the addon and `check_docs.gd`). Returns (passed, failed) of the Godot side.
 fn check_docs(godot: &Godot, project: &Path) -> Result<Counts, String> {
     let xml_dir = project.join("docs_xml");
-    fs::create_dir_all(&xml_dir)
-        .map_err(|e| format!("cannot create {}: {e}", xml_dir.display()))?;
+    create_dir(&xml_dir)?;
     run(cargo()
         .args([
             "test",

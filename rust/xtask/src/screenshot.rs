@@ -14,7 +14,7 @@
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
@@ -23,8 +23,8 @@ use crate::certs;
 use crate::debian;
 use crate::godot::{self, Godot};
 use crate::process::{
-    copy, copy_dir, create_dir, output_text, output_with_timeout, remove_dir, root, say, show_cmd,
-    write,
+    copy, copy_dir, create_dir, fresh_dir, output_text, output_with_timeout, read, remove_dir,
+    remove_file, root, say, show_cmd, write, Peer,
 };
 use crate::project::{build_addon, import, install_addon};
 
@@ -104,7 +104,7 @@ fn library_dirs(root: &Path) -> Result<Vec<PathBuf>, String> {
 
 /// A running Xvfb, stopped when dropped.
 struct Xvfb {
-    child: Child,
+    _process: Peer,
     /// The `DISPLAY` value, e.g. ":1".
     name: String,
 }
@@ -113,8 +113,7 @@ impl Xvfb {
     /// Starts the fetched Xvfb in `root` on a display it picks (`-displayfd`), in a private mount
     /// namespace where the fetched `usr/bin` (with `xkbcomp`) is overlaid on `/usr/bin`.
     fn start(root: &Path) -> Result<Xvfb, String> {
-        let library_path = std::env::join_paths(library_dirs(root)?)
-            .map_err(|e| format!("bad library path: {e}"))?;
+        let library_path = debian::join_paths(&library_dirs(root)?)?;
         let script = format!(
             "mount -t overlay overlay -o \"lowerdir=$1:/usr/bin\" /usr/bin && \
              exec \"$1/Xvfb\" -displayfd 1 -screen 0 {SCREEN} -nolisten tcp -xkbdir \"$2\""
@@ -141,25 +140,17 @@ impl Xvfb {
             let _ = BufReader::new(stdout).read_line(&mut line);
             let _ = sender.send(line);
         });
-        let mut xvfb = Xvfb {
-            child,
-            name: String::new(),
-        };
+        let process = Peer { child };
         let number = receiver
             .recv_timeout(XVFB_START_TIMEOUT)
             .ok()
             .and_then(|line| line.trim().parse::<u32>().ok())
             .ok_or("Xvfb did not report a display (see its messages above)")?;
-        xvfb.name = format!(":{number}");
-        say(format!("Xvfb is serving display {}", xvfb.name));
-        Ok(xvfb)
-    }
-}
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        say(format!("Xvfb is serving display :{number}"));
+        Ok(Xvfb {
+            _process: process,
+            name: format!(":{number}"),
+        })
     }
 }
 
@@ -215,8 +206,7 @@ impl Run<'_> {
             &project.join("addons/inspector_capture"),
         )?;
         let settings = project.join("project.godot");
-        let sample = fs::read_to_string(&settings)
-            .map_err(|e| format!("cannot read {}: {e}", settings.display()))?;
+        let sample = read(&settings)?;
         let plugin = "\"res://addons/rust_websocket/plugin.cfg\"";
         if !sample.contains(plugin) {
             return Err("the sample project does not enable the rust_websocket plugin".into());
@@ -291,9 +281,7 @@ impl Run<'_> {
     /// Runs `command` (from [`Run::godot_in`]) in a window with `args` until the capture script
     /// saved `png`.
     fn capture(&self, mut command: Command, args: &[&str], png: &Path) -> Result<(), String> {
-        if png.exists() {
-            fs::remove_file(png).map_err(|e| format!("cannot remove {}: {e}", png.display()))?;
-        }
+        remove_file(png)?;
         command
             .args(["--rendering-driver", "opengl3", "--audio-driver", "Dummy"])
             .args(args)
@@ -354,9 +342,4 @@ fn runnable_as_its_own_executable(godot: Command) -> Command {
         command.current_dir(dir);
     }
     command
-}
-
-fn fresh_dir(dir: &Path) -> Result<(), String> {
-    remove_dir(dir)?;
-    create_dir(dir)
 }

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use crate::godot::{godot_counts, run_godot, Godot};
 use crate::process::{
-    add, copy, copy_dir, create_dir, python_venv, remove_dir, root, say, start_peer, write, Counts,
-    PEER_REQUIREMENTS,
+    add, copy, copy_dir, fresh_dir, python_venv, remove_dir, remove_file, root, say, start_peer,
+    write, Counts, PEER_REQUIREMENTS,
 };
 use crate::project::{import, install_addon, new_project, ADDON_DIR, IMPORT_TIMEOUT};
 use crate::{certs, lifecycle};
@@ -64,17 +64,14 @@ pub fn run_demo(godot: &Godot, addon: &Path) -> Result<(), String> {
 fn run_chat_without_extension(godot: &Godot, addon: &Path) -> Result<(), String> {
     let sample = root().join("godot-project");
     let project = root().join("target/chat-without-extension");
-    remove_dir(&project)?;
-    create_dir(&project)?;
+    fresh_dir(&project)?;
     for file in CHAT_FILES {
         copy(&sample.join(file), &project.join(file))?;
     }
     install_addon(addon, &project)?;
     let installed = project.join(ADDON_DIR);
     remove_dir(&installed.join("bin"))?;
-    let extension = installed.join("rust_websocket.gdextension");
-    std::fs::remove_file(&extension)
-        .map_err(|e| format!("cannot remove {}: {e}", extension.display()))?;
+    remove_file(&installed.join("rust_websocket.gdextension"))?;
     say(
         "the README's import commands name the extension removed here: Godot's three errors \
          about loading it are expected",
@@ -102,8 +99,7 @@ fn export_for_the_web(godot: &Godot, project: &Path) -> Result<(), String> {
     }
     write(&project.join("export_presets.cfg"), WEB_PRESET)?;
     let site = root().join("target/chat-web-export");
-    remove_dir(&site)?;
-    create_dir(&site)?;
+    fresh_dir(&site)?;
     let page = site.join("index.html");
     let page_arg = page.to_string_lossy();
     run_godot(
