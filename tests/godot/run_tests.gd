@@ -6,9 +6,12 @@ extends SceneTree
 ##       --py-tls=localhost:<port>,expired:<port>,example:<port>,ca_server:<port> \
 ##       --proxy-port=<port of tests/peers/connect_proxy.py>
 ##       --misbehaving-port=<port of tests/peers/misbehaving_server.py>
+##       --socks-port=<port of a SOCKS5 proxy> --socks-auth-port=<port of one asking for a password>
 ##
 ## --py-tls names the Python server's wss:// ports (its `TLS <name> <port>` lines, from
 ## `--tls-dir`); the TLS tests read certificates from res://tests/certs/ (see rust/xtask/src/certs.rs).
+## The SOCKS5 proxies are Debian's microsocks (rust/xtask/src/microsocks.rs); the second one asks
+## for the user name and password test_socks.gd knows.
 ##
 ## Every `test_*` method of every `test_*.gd` script next to this one runs on a fresh instance of
 ## its script (which extends test_case.gd), under a watchdog. Prints `PASS <name>` or
@@ -25,6 +28,8 @@ var _godot_port := 0
 var _py_tls := {}
 var _proxy_port := 0
 var _misbehaving_port := 0
+var _socks_port := 0
+var _socks_auth_port := 0
 var _only := ""
 var _passed := 0
 var _failed := 0
@@ -45,6 +50,10 @@ func _initialize() -> void:
 			_proxy_port = arg.get_slice("=", 1).to_int()
 		elif arg.begins_with("--misbehaving-port="):
 			_misbehaving_port = arg.get_slice("=", 1).to_int()
+		elif arg.begins_with("--socks-port="):
+			_socks_port = arg.get_slice("=", 1).to_int()
+		elif arg.begins_with("--socks-auth-port="):
+			_socks_auth_port = arg.get_slice("=", 1).to_int()
 		elif arg.begins_with("--only="):
 			_only = arg.get_slice("=", 1)
 		else:
@@ -106,6 +115,8 @@ func _run_test(script: GDScript, method_name: String, test_name: String) -> void
 	case.py_tls = _py_tls
 	case.proxy_port = _proxy_port
 	case.misbehaving_port = _misbehaving_port
+	case.socks_port = _socks_port
+	case.socks_auth_port = _socks_auth_port
 	case.log_catcher = _errors
 	case.run_test(method_name)
 	var watchdog_s := maxf(WATCHDOG_S, case.watchdog_s)

@@ -27,6 +27,10 @@ var py_tls := {}
 var proxy_port := 0
 ## Port of tests/peers/misbehaving_server.py, or 0 if not given.
 var misbehaving_port := 0
+## Port of a SOCKS5 proxy without authentication (microsocks), or 0 if not given.
+var socks_port := 0
+## Port of a SOCKS5 proxy asking for a user name and password (microsocks), or 0 if not given.
+var socks_auth_port := 0
 ## The runner's error_catcher.gd (Godot 4.5+), or null: see [method warnings].
 var log_catcher: RefCounted = null
 ## What went wrong, in order; the test passed if it is empty.
@@ -108,6 +112,14 @@ func proxy_url(userinfo := "") -> String:
 	if proxy_port == 0:
 		fail("no --proxy-port given: the proxy peer is needed")
 	return "http://%s127.0.0.1:%d" % [userinfo, proxy_port]
+
+
+## The URL of a SOCKS5 proxy: scheme "socks5" or "socks5h", port [member socks_port] or
+## [member socks_auth_port], with userinfo ("user:password@") when not empty.
+func socks_url(scheme: String, port: int, userinfo := "") -> String:
+	if port == 0:
+		fail("no --socks-port / --socks-auth-port given: the SOCKS5 proxies (microsocks) are needed")
+	return "%s://%s127.0.0.1:%d" % [scheme, userinfo, port]
 
 
 ## The certificate (or chain) in res://tests/certs/<file_name>, loaded as a resource, as
@@ -204,6 +216,18 @@ func wait_until_ended(ws: SignalLog, timeout_s := WAIT_S) -> bool:
 		return true
 	fail("the connection to %s did not end within %.0f s" % [ws.client.get_requested_url(), timeout_s])
 	return false
+
+
+## Sends a text message on ws's open client and checks it comes back (from an echo path) as the
+## same text.
+func echo_text(ws: SignalLog, text: String) -> void:
+	var first := ws.payloads.size()
+	assert_eq(error_string(ws.client.send_text(text)), error_string(OK), "send_text()")
+	if not await wait_for(func(): return ws.payloads.size() > first):
+		fail("no echo of %s within %.0f s" % [show(text), WAIT_S])
+		return
+	assert_eq(ws.payloads[first], text, "echoed text")
+	assert_eq(ws.is_text[first], true, "the echo is a text message")
 
 
 ## Polls every client of the test.

@@ -267,6 +267,9 @@ func test_queue_limits_refuse_and_disconnect_discards_the_queue() -> void:
 	assert_eq(error_string(ws.client.send_text("xyz")), error_string(ERR_BUSY), "send_text(\"xyz\"): 11 bytes would be over reconnect_queue_bytes")
 	assert_eq(ws.client.get_last_error(), "the reconnect queue has no room for a message of 3 bytes (8 of 10 bytes queued, reconnect_queue_bytes): the message was not sent; send it again once reconnected", "get_last_error() after the bytes limit")
 	assert_eq(ws.client.send_text("x"), OK, "send_text(\"x\"): 9 bytes in 3 messages")
+	# Queued messages are sent later, not yet: buffered, and not counted as sent.
+	assert_eq(ws.client.get_current_outbound_buffered_amount(), 9, "get_current_outbound_buffered_amount() with 9 bytes queued")
+	assert_eq(ws.client.get_statistics()["messages_sent"], 0, "get_statistics()[\"messages_sent\"] with 3 messages queued")
 	assert_eq(error_string(ws.client.send_text("y")), error_string(ERR_BUSY), "send_text(\"y\"): a 4th message is over reconnect_queue_messages")
 	assert_eq(ws.client.get_last_error(), "the reconnect queue is full (3 messages, reconnect_queue_messages): the message was not sent; send it again once reconnected", "get_last_error() after the count limit")
 	ws.client.disconnect_from_host()
@@ -274,6 +277,7 @@ func test_queue_limits_refuse_and_disconnect_discards_the_queue() -> void:
 		fail("no reconnect_queue_discarded after disconnect_from_host(): %s" % [ws.lifecycle()])
 		return
 	assert_signal(ws, "reconnect_queue_discarded", [3])
+	assert_eq(ws.client.get_current_outbound_buffered_amount(), 0, "get_current_outbound_buffered_amount() once the queue was discarded")
 	assert_eq(ws.lifecycle(), ["connection_error", "reconnecting", "connection_closed", "reconnect_queue_discarded"] as Array[String], "signals")
 	assert_eq(ws.client.get_ready_state(), RustWebSocketClient.STATE_CLOSED, "state")
 	note("queue limits refused with ERR_BUSY; disconnect discarded 3 queued messages")

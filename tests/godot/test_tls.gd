@@ -43,7 +43,7 @@ func test_godot_tls_server_trusted_certificate_opens_and_carries_a_mib_both_ways
 	assert_true(not version.is_empty(), "get_tls_version() must not be empty on an open wss:// connection")
 	assert_true(not cipher_suite.is_empty(), "get_tls_cipher_suite() must not be empty on an open wss:// connection")
 	note("Godot TLS server: %s, %s" % [version, cipher_suite])
-	await _echo_text(ws, "hello over Godot's TLS")
+	await echo_text(ws, "hello over Godot's TLS")
 	await _echo_mib(ws)
 	assert_eq(server.opened, 1, "connections the Godot server saw open")
 
@@ -74,7 +74,7 @@ func test_python_tls_trusted_certificate_opens_with_tls_1_3_and_carries_a_mib_bo
 	assert_begins(ws.client.get_tls_cipher_suite(), "TLS13_", "get_tls_cipher_suite()")
 	assert_eq(ws.client.get_connected_host(), "127.0.0.1", "get_connected_host() of wss://localhost")
 	note("Python ssl: %s, %s" % [ws.client.get_tls_version(), ws.client.get_tls_cipher_suite()])
-	await _echo_text(ws, "hello over Python's ssl")
+	await echo_text(ws, "hello over Python's ssl")
 	await _echo_mib(ws)
 
 
@@ -94,7 +94,7 @@ func test_python_tls_server_name_override_verifies_that_name() -> void:
 	var ws := await _open_trusting(py_tls_url("example", "/echo", "127.0.0.1"), "example.crt", client)
 	if ws == null:
 		return
-	await _echo_text(ws, "verified for example.com")
+	await echo_text(ws, "verified for example.com")
 	note("wss://127.0.0.1 verified as example.com: %s" % ws.client.get_tls_version())
 
 
@@ -118,7 +118,7 @@ func test_python_tls_verification_off_accepts_any_certificate_with_a_warning() -
 			assert_eq(Array(warnings().slice(before)), [expected], "warnings printed by connect_to_url(\"%s\")" % url)
 		if not await wait_until_open(ws):
 			return
-		await _echo_text(ws, "unverified " + entry[0])
+		await echo_text(ws, "unverified " + entry[0])
 		note("%s with verify_tls = false: open (%s)" % [url, client.get_tls_version()])
 
 
@@ -126,7 +126,7 @@ func test_python_tls_private_ca_verifies_its_server() -> void:
 	var ws := await _open_trusting(py_tls_url("ca_server"), "ca.crt")
 	if ws == null:
 		return
-	await _echo_text(ws, "verified through the private CA")
+	await echo_text(ws, "verified through the private CA")
 
 
 func test_python_tls_private_ca_among_several_trusted_certificates() -> void:
@@ -136,7 +136,7 @@ func test_python_tls_private_ca_among_several_trusted_certificates() -> void:
 	if ws == null:
 		_explain_chain_loss(anchors, "anchors.crt")
 		return
-	await _echo_text(ws, "verified through the second of several anchors")
+	await echo_text(ws, "verified through the second of several anchors")
 
 
 func test_python_tls_certificate_from_another_issuer_is_rejected() -> void:
@@ -162,7 +162,7 @@ func test_trusted_certificate_change_applies_to_the_next_connection() -> void:
 	var client := ws.client
 	client.trusted_tls_certificate = null
 	assert_eq(client.trusted_tls_certificate, null, "trusted_tls_certificate after setting it to null")
-	await _echo_text(ws, "still trusted")
+	await echo_text(ws, "still trusted")
 	assert_eq(client.get_ready_state(), RustWebSocketClient.STATE_OPEN, "state after the change")
 	assert_eq(ws.lifecycle(), ["connection_established"] as Array[String], "signals while open")
 	client.disconnect_from_host()
@@ -188,7 +188,7 @@ func test_user_made_certificates_pinned_open_on_python_tls() -> void:
 		if ws == null:
 			fail("%s.crt pinned did not open" % identity)
 			return
-		await _echo_text(ws, "pinned " + identity)
+		await echo_text(ws, "pinned " + identity)
 		note("%s pinned: open (%s)" % [identity, ws.client.get_tls_version()])
 		ws.client.disconnect_from_host()
 
@@ -226,7 +226,7 @@ func test_user_made_certificates_pinned_open_on_godot_tls_server() -> void:
 		if ws == null:
 			fail("%s.crt pinned did not open on Godot's TLS server" % identity)
 			return
-		await _echo_text(ws, "pinned %s on Godot's TLS server" % identity)
+		await echo_text(ws, "pinned %s on Godot's TLS server" % identity)
 		ws.client.disconnect_from_host()
 
 
@@ -244,7 +244,7 @@ func test_certificate_made_by_crypto_in_the_game_opens_pinned_on_godot_tls_serve
 	assert_eq(error_string(client.connect_to_url("wss://localhost:%d/" % server.port)), error_string(OK), "connect_to_url()")
 	if not await wait_until_open(ws):
 		return
-	await _echo_text(ws, "pinned Crypto certificate")
+	await echo_text(ws, "pinned Crypto certificate")
 	# Not pinned, it is refused like the other self-signed ones (test_godot_tls_server_self_signed_*
 	# and test_user_made_certificates_*); not repeated here, where Godot's server would report the
 	# aborted handshake as an engine error while the test still runs.
@@ -258,7 +258,7 @@ func test_client_certificate_the_server_requires_opens() -> void:
 	var ws := await _open_trusting(py_tls_url("mtls"), "localhost.crt", client)
 	if ws == null:
 		return
-	await _echo_text(ws, "mutual TLS")
+	await echo_text(ws, "mutual TLS")
 
 
 func test_client_certificate_required_but_not_set_says_so() -> void:
@@ -372,17 +372,6 @@ func _expect_failure(ws: SignalLog, expected_error: String) -> void:
 	assert_eq(ws.client.get_ready_state(), RustWebSocketClient.STATE_CLOSED, "state after the failure")
 	assert_eq(ws.client.get_tls_version(), "", "get_tls_version() after the failure")
 	note("connection_error: " + ws.client.get_last_error())
-
-
-## Sends a text message and checks it comes back as the same text.
-func _echo_text(ws: SignalLog, text: String) -> void:
-	var first := ws.payloads.size()
-	assert_eq(error_string(ws.client.send_text(text)), error_string(OK), "send_text()")
-	if not await wait_for(func(): return ws.payloads.size() > first):
-		fail("no echo of %s within %.0f s" % [show(text), WAIT_S])
-		return
-	assert_eq(ws.payloads[first], text, "echoed text")
-	assert_eq(ws.is_text[first], true, "the echo is a text message")
 
 
 ## Sends 1 MiB of binary and checks the same 1 MiB comes back as binary.

@@ -778,9 +778,11 @@ func get_tls_cipher_suite() -> String:
 	return ""
 
 
-## Bytes sent but not yet handed to the network (the browser's bufferedAmount on the web).
+## Bytes sent but not yet handed to the network (the browser's bufferedAmount on the web), and
+## while reconnecting the payloads kept in the reconnect queue.
 func get_current_outbound_buffered_amount() -> int:
-	return _peer.get_current_outbound_buffered_amount() if _peer != null and _state == STATE_OPEN else 0
+	var posted := _peer.get_current_outbound_buffered_amount() if _peer != null and _state == STATE_OPEN else 0
+	return posted + _reconnect_queue_size
 
 
 ## How many times auto_reconnect opened the connection again since the last connect_to_url().

@@ -595,10 +595,14 @@ impl Client {
 
     /// Bytes sent by the game and not yet handed to the socket: the payloads of messages not
     /// encoded yet, then their frames (headers included, after compression) until written.
+    /// While reconnecting, the payloads in the reconnect queue count too: they are sent once
+    /// the connection is open again.
     pub fn buffered_outbound_bytes(&self) -> usize {
-        self.session
+        let posted = self
+            .session
             .as_ref()
-            .map_or(0, |session| session.link.outbound_bytes())
+            .map_or(0, |session| session.link.outbound_bytes());
+        posted + self.reconnect_queue.bytes()
     }
 
     /// The connection's state as the game has seen it through [`poll_event`](Client::poll_event).

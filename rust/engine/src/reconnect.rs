@@ -286,6 +286,11 @@ impl ReconnectQueue {
         Err(Error::ReconnectQueueFull { limit })
     }
 
+    /// The payload bytes of the queued messages.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     /// Takes every queued message, oldest first.
     pub(crate) fn take_all(&mut self) -> VecDeque<Message> {
         self.bytes = 0;

@@ -401,6 +401,9 @@ fn queued_sends_go_out_first_and_in_order_once_reconnected() {
     for text in ["one", "two", "three"] {
         client.send(Message::from(text)).unwrap();
     }
+    // Queued, not sent: they count as buffered, and not as sent.
+    assert_eq!(client.buffered_outbound_bytes(), 11);
+    assert_eq!(client.statistics().messages_sent, 0);
     poll_until(&mut client, |e| matches!(e, Event::Reconnected));
     client.send(Message::from("four")).unwrap();
     let messages: Vec<String> = receive(&mut client, 4).into_iter().map(text).collect();
@@ -433,6 +436,7 @@ fn a_full_queue_refuses_and_closing_while_waiting_discards_it() {
          reconnect_queue_bytes): the message was not sent; send it again once reconnected"
     );
     client.send(Message::from("de")).unwrap();
+    assert_eq!(client.buffered_outbound_bytes(), 5, "what the queue holds");
     let full = client.send(Message::from("")).unwrap_err();
     assert_eq!(
         full.to_string(),
@@ -444,6 +448,7 @@ fn a_full_queue_refuses_and_closing_while_waiting_discards_it() {
         matches!(e, Event::ReconnectQueueDiscarded { .. })
     });
     assert_eq!(names(&events), ["closed clean=false", "discarded 2"]);
+    assert_eq!(client.buffered_outbound_bytes(), 0, "the discarded queue");
     assert_eq!(client.poll_event(), None);
 }
 

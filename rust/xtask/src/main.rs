@@ -6,7 +6,8 @@
 //! - `debian`: fetching Debian packages privately, and `apt-get install`;
 //! - `godot`: finding or fetching Godot, running it headless and judging its log;
 //! - `project`, `certs`: the addon, the Godot projects the suites run in, their certificates;
-//! - the suites: `suite` (headless Godot suite and demo, with `lifecycle`), `snippets` (the
+//! - the suites: `suite` (headless Godot suite and demo, with `lifecycle` and the SOCKS5 peer
+//!   `microsocks`), `snippets` (the
 //!   READMEs' GDScript), `multiplayer`,
 //!   `autobahn`, `bench`, `fuzz`, `platforms`, `screenshot`;
 //! - packaging: `notices`, `package` (the release zip), `release` (the release checks);
@@ -19,6 +20,7 @@ mod debian;
 mod fuzz;
 mod godot;
 mod lifecycle;
+mod microsocks;
 mod multiplayer;
 mod notices;
 mod package;

@@ -1,5 +1,6 @@
 //! The headless Godot suite (`tests/godot/`) against its real peers (Python `websockets`,
-//! Godot's own WebSocket server, an HTTP CONNECT proxy and a misbehaving raw-TCP server), its
+//! Godot's own WebSocket server, an HTTP CONNECT proxy, two SOCKS5 proxies and a misbehaving
+//! raw-TCP server), its
 //! quit check (`lifecycle.rs`), and the sample project's scripted session (the demo).
 
 use std::path::{Path, PathBuf};
@@ -12,7 +13,7 @@ use crate::process::{
     write, Counts, PEER_REQUIREMENTS,
 };
 use crate::project::{import, install_addon, new_project, ADDON_DIR, IMPORT_TIMEOUT};
-use crate::{certs, lifecycle};
+use crate::{certs, lifecycle, microsocks};
 
 /// Longest the headless demo may take.
 const DEMO_TIMEOUT: Duration = Duration::from_secs(120);
@@ -36,6 +37,9 @@ const WEB_PRESET: &str = "[preset.0]\n\nname=\"Web\"\nplatform=\"Web\"\nrunnable
 const EXPORT_TIMEOUT: Duration = Duration::from_secs(300);
 /// Longest the whole headless test suite may take.
 const SUITE_TIMEOUT: Duration = Duration::from_secs(900);
+/// The user name and password the suite's second SOCKS5 proxy asks for
+/// (`tests/godot/test_socks.gd` has them too).
+const SOCKS_CREDENTIALS: (&str, &str) = ("player", "se:cr@t");
 
 /// Installs the addon into the sample project and plays its scripted headless session.
 pub fn run_demo(godot: &Godot, addon: &Path) -> Result<(), String> {
@@ -172,6 +176,8 @@ pub fn godot_suite(godot: &Godot, project: &Path, only: Option<&str>) -> Result<
         .args(["--port", "0"]);
     let (_misbehaving_peer, misbehaving_port, _) =
         start_peer("misbehaving raw-TCP server", misbehaving_server)?;
+    let (_socks_peer, socks_port) = microsocks::start(None)?;
+    let (_socks_auth_peer, socks_auth_port) = microsocks::start(Some(SOCKS_CREDENTIALS))?;
 
     let suite_args = [
         "--script".to_owned(),
@@ -182,6 +188,8 @@ pub fn godot_suite(godot: &Godot, project: &Path, only: Option<&str>) -> Result<
         format!("--py-tls={}", python_tls.join(",")),
         format!("--proxy-port={proxy_port}"),
         format!("--misbehaving-port={misbehaving_port}"),
+        format!("--socks-port={socks_port}"),
+        format!("--socks-auth-port={socks_auth_port}"),
     ];
     let suite_args: Vec<String> = suite_args
         .into_iter()

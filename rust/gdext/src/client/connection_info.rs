@@ -113,7 +113,9 @@ impl RustWebSocketClient {
     }
 
     /// Bytes sent with [method send] and friends that are not yet handed to the network: each
-    /// message counts (its payload, then its frame) until the socket took all of it.
+    /// message counts (its payload, then its frame) until the socket took all of it. While
+    /// reconnecting, the payloads kept in the reconnect queue ([member reconnect_queue_messages])
+    /// count too, until they are sent on the new connection.
     #[func]
     fn get_current_outbound_buffered_amount(&self) -> i64 {
         main_thread_only!("get_current_outbound_buffered_amount");
