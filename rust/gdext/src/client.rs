@@ -8,6 +8,7 @@
 //! - `messages`: sending and taking messages;
 //! - `events`: [`poll`](IMultiplayerPeerExtension::poll) turning engine events into signals;
 //! - `multiplayer_peer`: the [`IMultiplayerPeerExtension`] implementation;
+//! - `refusals`: refused calls, the last error and the panic guard;
 //! - `statistics`: the traffic counters and their Performance monitors;
 //! - `settings`: the properties turned into the engine's
 //!   [`Config`](rust_websocket_engine::Config), and the conversions.
@@ -17,12 +18,12 @@ mod enums;
 mod events;
 mod messages;
 mod multiplayer_peer;
+mod refusals;
 mod settings;
 mod statistics;
 
-use crate::convert::{connect_request, refusal_code};
+use crate::convert::connect_request;
 use crate::debugger::DebuggerReporter;
-use crate::panic_guard;
 use godot::classes::multiplayer_peer::TransferMode;
 #[cfg(doc)]
 use godot::classes::IMultiplayerPeerExtension;
@@ -519,49 +520,5 @@ impl RustWebSocketClient {
     #[func]
     fn set_write_mode(&mut self, mode: WriteMode) {
         self.write_mode = mode;
-    }
-}
-
-// --- Refused calls, the last error and the panic guard ---
-impl RustWebSocketClient {
-    /// The class name in printed errors.
-    const CLASS_NAME: &'static str = "RustWebSocketClient";
-
-    /// Records why the engine refused a call and returns the matching Godot error.
-    fn refuse(&mut self, error: Error) -> GodotError {
-        self.refuse_call(refusal_code(&error), error.to_string())
-    }
-
-    /// Records `reason` as the last error of a refused call and returns `code`.
-    fn refuse_call(&mut self, code: GodotError, reason: String) -> GodotError {
-        self.last_error = reason;
-        code
-    }
-
-    /// Makes [method get_last_error] describe the ending the engine reported: its error, or
-    /// nothing when it ended without one (so an earlier refused call does not linger).
-    fn remember_engine_error(&mut self) {
-        self.last_error = self
-            .client
-            .last_error()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-    }
-
-    /// Runs `body`, the part of the entry point `entry` that changes the connection. If it
-    /// panics, the connection ends (see [`Client::abort`]), the error is printed and kept for
-    /// `get_last_error()`, the next `poll()` emits `connection_error` or
-    /// `connection_closed(false)`, and `fallback` is returned.
-    fn guarded<R>(&mut self, entry: &str, fallback: R, body: impl FnOnce(&mut Self) -> R) -> R {
-        match panic_guard::catch(self, body) {
-            Ok(result) => result,
-            Err(message) => {
-                let error = panic_guard::internal_error(Self::CLASS_NAME, entry, &message);
-                self.refuse_call(GodotError::FAILED, error.to_string());
-                self.client.abort(error);
-                self.current_packet = None;
-                fallback
-            }
-        }
     }
 }
