@@ -34,7 +34,9 @@ func test_every_sending_path_sends_every_message_empty_ones_included() -> void:
 	var ws := await open(py_url("/record?id=" + id))
 	if not ws.is_open():
 		return
-	var client: RustWebSocketClient = ws.client
+	# Declared as Object, so each call reaches the class's own put_packet and put_var on both
+	# paths (declared as MultiplayerPeer, GDScript would bind PacketPeer's: README "Typing").
+	var client: Object = ws.client
 	var calls := [
 		["put_packet(empty)", func(): return client.put_packet(PackedByteArray())],
 		["put_packet", func(): return client.put_packet(PackedByteArray([1, 2, 3]))],
@@ -65,13 +67,13 @@ func test_every_sending_path_sends_every_message_empty_ones_included() -> void:
 ## A sending path that cannot send returns an error and leaves a sentence, never OK.
 func test_every_sending_path_refuses_with_a_sentence_when_not_open() -> void:
 	var calls := {
-		"put_packet": func(c: RustWebSocketClient): return c.put_packet(PackedByteArray([1])),
-		"put_packet(empty)": func(c: RustWebSocketClient): return c.put_packet(PackedByteArray()),
-		"get_peer(1).put_packet": func(c: RustWebSocketClient): return c.get_peer(1).put_packet(PackedByteArray([1])),
-		"put_var": func(c: RustWebSocketClient): return c.put_var(42),
-		"send": func(c: RustWebSocketClient): return c.send(PackedByteArray([1])),
-		"send_text": func(c: RustWebSocketClient): return c.send_text("x"),
-		"send_messages": func(c: RustWebSocketClient): return c.send_messages(["x"]),
+		"put_packet": func(c: Object): return c.put_packet(PackedByteArray([1])),
+		"put_packet(empty)": func(c: Object): return c.put_packet(PackedByteArray()),
+		"get_peer(1).put_packet": func(c: Object): return c.get_peer(1).put_packet(PackedByteArray([1])),
+		"put_var": func(c: Object): return c.put_var(42),
+		"send": func(c: Object): return c.send(PackedByteArray([1])),
+		"send_text": func(c: Object): return c.send_text("x"),
+		"send_messages": func(c: Object): return c.send_messages(["x"]),
 	}
 	for name: String in calls:
 		var client := make_client()
@@ -87,7 +89,7 @@ func test_put_var_and_get_var_round_trip_any_size() -> void:
 	var ws := await open(py_url("/echo"), PackedStringArray(), PackedStringArray(), false)
 	if not ws.is_open():
 		return
-	var client: RustWebSocketClient = ws.client
+	var client: Object = ws.client
 	var big := PackedByteArray()
 	big.resize(9 * 1024 * 1024)
 	big[big.size() - 1] = 7

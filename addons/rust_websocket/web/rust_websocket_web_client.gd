@@ -629,6 +629,27 @@ func send_messages(messages: Array) -> Error:
 	return OK
 
 
+## Sends [param buffer] as one message, an empty one included (the [method PacketPeer.put_packet]
+## this replaces, which a variable declared as [MultiplayerPeer] still calls, returns
+## [constant OK] for an empty buffer and sends nothing): binary, or text when [member write_mode]
+## is [constant WRITE_MODE_TEXT].
+@warning_ignore("native_method_override")
+func put_packet(buffer: PackedByteArray) -> Error:
+	return _put_packet_script(buffer)
+
+
+## Sends [param value] encoded as [method @GlobalScope.var_to_bytes] does (with
+## [param full_objects], as [method @GlobalScope.var_to_bytes_with_objects]), as one binary
+## message that [method PacketPeer.get_var] decodes, of any size (the [method PacketPeer.put_var]
+## this replaces refuses values over [member PacketPeer.encode_buffer_max_size]).
+@warning_ignore("native_method_override")
+func put_var(value: Variant, full_objects := false) -> Error:
+	var encoded := var_to_bytes_with_objects(value) if full_objects else var_to_bytes(value)
+	if encoded.is_empty():
+		return _refuse(ERR_INVALID_DATA, "put_var() cannot encode a value of type %s" % type_string(typeof(value)))
+	return _send(encoded, false)
+
+
 ## Takes every queued message at once, oldest first (String for text, PackedByteArray for binary).
 func take_messages() -> Array:
 	var messages := []
