@@ -118,9 +118,9 @@ func test_bad_input_calls_in_the_wrong_state() -> void:
 	note("closed: no-ops and ERR_UNCONFIGURED; open: ERR_ALREADY_IN_USE, write_mode 7 refused, 8 MiB text echoed; closing: second close ignored")
 
 
+## Timeouts too large for the clock mean no timeout (an overflow once killed the I/O thread and
+## with it every connection, and made the web client's deadline one already passed).
 func test_bad_input_out_of_range_properties_do_not_break_a_connection() -> void:
-	# Timeouts too large for the clock mean no timeout (an overflow once killed the I/O thread
-	# and with it every connection); tiny or negative sizes and timeouts are clamped.
 	var client := make_client()
 	client.handshake_timeout = INF
 	client.close_timeout = 1e300
@@ -134,7 +134,11 @@ func test_bad_input_out_of_range_properties_do_not_break_a_connection() -> void:
 	client.disconnect_from_host()
 	await wait_until_ended(ws)
 	assert_signal(ws, "connection_closed", [true])
+	note("INF / 1e300 timeouts: echo and clean close")
 
+
+## Tiny or negative sizes and timeouts are clamped.
+func test_bad_input_negative_timeouts_and_sizes_are_clamped() -> void:
 	var tiny := make_client()
 	tiny.handshake_timeout = -5.0
 	tiny.max_message_size = -1
@@ -144,4 +148,4 @@ func test_bad_input_out_of_range_properties_do_not_break_a_connection() -> void:
 	await wait_until_ended(tiny_ws)
 	assert_eq(tiny_ws.lifecycle(), ["connection_error"] as Array[String], "signals with a negative handshake_timeout")
 	assert_begins(tiny.get_last_error(), "connection to 127.0.0.1:%d was not open after 0.0 s (handshake timeout" % misbehaving_port, "get_last_error()")
-	note("INF / 1e300 timeouts: echo and clean close; handshake_timeout -5 → " + tiny.get_last_error())
+	note("handshake_timeout -5 → " + tiny.get_last_error())

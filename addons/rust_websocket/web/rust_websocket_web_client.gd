@@ -33,6 +33,9 @@ const FIRST_APPLICATION_CLOSE_CODE := 3000
 const LAST_APPLICATION_CLOSE_CODE := 4999
 ## The longest close reason, in bytes, that fits in a close frame.
 const MAX_CLOSE_REASON_BYTES := 123
+## The longest timeout or delay a deadline is set for (about 31,700 years): larger ones, INF
+## included, never come.
+const LONGEST_TIMEOUT_S := 1e12
 ## Packets WebSocketPeer may hold between two polls (its default, 4096, is reached by a burst of
 ## small messages in one frame; the packets are moved to this class's queue at every poll).
 const MAX_QUEUED_PACKETS := 65536
@@ -301,7 +304,7 @@ func _open() -> Error:
 	_connected_host = ""
 	_connected_port = 0
 	_reset_statistics()
-	_handshake_deadline_ms = Time.get_ticks_msec() + int(handshake_timeout * 1000.0)
+	_handshake_deadline_ms = _deadline_ms(handshake_timeout)
 	var error := _peer.connect_to_url(_url)
 	if error != OK:
 		_state = STATE_CLOSED
@@ -324,17 +327,37 @@ func _check_request(url: String, protocols: PackedStringArray, custom_headers: P
 	return OK
 
 
-## Why the URL cannot be connected to, in the native class's words, or empty.
+## Why the URL cannot be connected to, in the native class's words (those of the WHATWG URL
+## parser it uses, which a browser's WebSocket follows too), or empty.
 func _url_problem(url: String) -> String:
-	var scheme_end := url.find("://")
-	if scheme_end <= 0:
+	var colon := url.find(":")
+	var scheme := url.left(colon).to_lower() if colon > 0 else ""
+	if RegEx.create_from_string("^[a-z][a-z0-9+.-]*$").search(scheme) == null:
 		return "invalid URL \"%s\": relative URL without a base" % url.c_escape()
-	var scheme := url.left(scheme_end).to_lower()
 	if scheme != "ws" and scheme != "wss":
 		return "unsupported URL scheme \"%s\": use ws:// or wss://" % scheme
-	var rest := url.substr(scheme_end + 3)
-	if rest.is_empty() or rest.begins_with("/") or rest.begins_with(":"):
+	# ws: and wss: are special schemes: any slashes after the colon may be left out.
+	var authority := url.substr(colon + 1).lstrip("/\\")
+	for end in ["/", "\\", "?", "#"]:
+		authority = authority.get_slice(end, 0)
+	var host := authority.substr(authority.rfind("@") + 1)
+	var port := ""
+	if host.begins_with("["):
+		if not host.contains("]"):
+			return "invalid URL \"%s\": invalid IPv6 address" % url.c_escape()
+		port = host.substr(host.find("]") + 1)
+		host = host.left(host.find("]") + 1)
+	elif host.contains(":"):
+		port = host.substr(host.find(":"))
+		host = host.left(host.find(":"))
+	if host.is_empty():
 		return "invalid URL \"%s\": empty host" % url.c_escape()
+	if url.substr(colon, 3) != "://":
+		return "invalid URL \"%s\": write %s:// before the host (WebSocketPeer reads no other form)" % [url.c_escape(), scheme]
+	if not port.is_empty() and (not port.begins_with(":") or RegEx.create_from_string("^[0-9]*$").search(port.substr(1)) == null or port.substr(1).to_int() > 65535):
+		return "invalid URL \"%s\": invalid port number" % url.c_escape()
+	if not host.begins_with("[") and RegEx.create_from_string("[\\x00-\\x20<>\\\\^|\\x7f]").search(host) != null:
+		return "invalid URL \"%s\": invalid international domain name" % url.c_escape()
 	return ""
 
 
@@ -408,7 +431,7 @@ func _read_transitions() -> void:
 			return
 	if _state == STATE_CONNECTING and peer_state == WebSocketPeer.STATE_CONNECTING and Time.get_ticks_msec() >= _handshake_deadline_ms:
 		_peer.close()
-		_fail("the connection to %s did not open within %.1f s (handshake_timeout)" % [_url, handshake_timeout])
+		_fail("the connection to %s did not open within %.1f s (handshake_timeout)" % [_url, maxf(handshake_timeout, 0.001)])
 		return
 	_drain_packets()
 	_deliver_queue()
@@ -457,7 +480,7 @@ func _on_opened() -> void:
 		_connected_host = _peer.get_connected_host()
 		_connected_port = _peer.get_connected_port()
 	if _multiplayer:
-		_peer_id_deadline_ms = Time.get_ticks_msec() + int(handshake_timeout * 1000.0)
+		_peer_id_deadline_ms = _deadline_ms(handshake_timeout)
 	var reconnect := _reconnect_attempt > 0
 	_reconnect_attempt = 0
 	if reconnect:
@@ -565,7 +588,7 @@ func _schedule_reconnect() -> Array:
 	_reconnect_attempt += 1
 	var full := minf(reconnect_delay_initial * pow(2.0, _reconnect_attempt - 1), reconnect_delay_max)
 	var delay := randf_range(full / 2.0, full)
-	_reconnect_at_ms = Time.get_ticks_msec() + int(delay * 1000.0)
+	_reconnect_at_ms = _deadline_ms(delay)
 	_state = STATE_CONNECTING
 	return [_reconnect_attempt, delay]
 
@@ -694,6 +717,14 @@ func _send_now(payload: PackedByteArray, is_text: bool) -> Error:
 	_statistics["messages_sent"] += 1
 	_statistics["payload_bytes_sent"] += payload.size()
 	return OK
+
+
+## The tick, in milliseconds, [param seconds] from now: at least a millisecond, as on the native
+## client, and [constant INF] or a huge value is a deadline that never comes (int(INF * 1000) would
+## be in the past).
+static func _deadline_ms(seconds: float) -> int:
+	var bounded := clampf(seconds, 0.001, LONGEST_TIMEOUT_S) if not is_nan(seconds) else 0.001
+	return Time.get_ticks_msec() + int(bounded * 1000.0)
 
 
 ## Whether bytes are valid UTF-8, checked without Godot's decoder (which prints an error for each
