@@ -163,6 +163,12 @@ func make_client() -> MultiplayerPeer:
 	return client
 
 
+## A new client (the web path's when [member web_path] is set) that no test helper holds, so
+## dropping the last reference frees it; the test polls and closes it itself.
+func make_unmanaged_client() -> MultiplayerPeer:
+	return RustWebSocketWebClient.new() if web_path else RustWebSocketClient.new()
+
+
 ## A SignalLog of the client's signals. With deliver_payloads, message_received is connected (so
 ## messages are handed over, not queued); without it, only data_received is.
 func watch(client: MultiplayerPeer, deliver_payloads := true) -> SignalLog:

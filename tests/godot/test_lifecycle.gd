@@ -18,13 +18,8 @@ const RSS_GROWTH_LIMIT_KIB := 16 * 1024
 const CYCLES_TIMEOUT_S := 240.0
 
 
-## A client that no test helper holds, so dropping the last reference frees it.
-func _unmanaged_client() -> RustWebSocketClient:
-	return RustWebSocketClient.new()
-
-
 ## Polls client until its state is not CONNECTING; true if it opened.
-func _wait_open(client: RustWebSocketClient) -> bool:
+func _wait_open(client: MultiplayerPeer) -> bool:
 	await wait_for(func():
 		client.poll()
 		return client.get_ready_state() != RustWebSocketClient.STATE_CONNECTING)
@@ -36,7 +31,7 @@ func test_lifecycle_freeing_a_connecting_client_closes_its_socket() -> void:
 	# CONNECTING until it is freed.
 	var server := TCPServer.new()
 	assert_eq(server.listen(0, "127.0.0.1"), OK, "listen()")
-	var client := _unmanaged_client()
+	var client := make_unmanaged_client()
 	assert_eq(client.connect_to_url("ws://127.0.0.1:%d/" % server.get_local_port()), OK, "connect_to_url()")
 	if not await wait_for(func(): client.poll(); return server.is_connection_available()):
 		fail("the client never connected to the raw server")
@@ -66,7 +61,7 @@ func test_lifecycle_freeing_a_connecting_client_closes_its_socket() -> void:
 
 func test_lifecycle_freeing_an_open_client_sends_what_it_queued_then_going_away() -> void:
 	var id := unique_id("free-open")
-	var client := _unmanaged_client()
+	var client := make_unmanaged_client()
 	client.connect_to_url(py_url("/record?id=" + id))
 	if not await _wait_open(client):
 		return
@@ -82,7 +77,7 @@ func test_lifecycle_freeing_an_open_client_sends_what_it_queued_then_going_away(
 
 func test_lifecycle_freeing_a_closing_client_still_sends_its_close_frame() -> void:
 	var id := unique_id("free-closing")
-	var client := _unmanaged_client()
+	var client := make_unmanaged_client()
 	client.connect_to_url(py_url("/record?id=" + id))
 	if not await _wait_open(client):
 		return
@@ -148,11 +143,11 @@ func _process_usage() -> Dictionary:
 ## Runs count connect/echo/close cycles against the Python peer, PARALLEL_CLIENTS clients at a
 ## time; returns how many completed (opened, echoed, closed cleanly with 1000).
 func _cycle(count: int) -> int:
-	var clients: Array[RustWebSocketClient] = []
+	var clients: Array[MultiplayerPeer] = []
 	var remaining: Array[int] = []
 	var phases: Array[String] = []
 	for i in PARALLEL_CLIENTS:
-		clients.append(RustWebSocketClient.new())
+		clients.append(make_unmanaged_client())
 		remaining.append(count / PARALLEL_CLIENTS + (1 if i < count % PARALLEL_CLIENTS else 0))
 		phases.append("idle")
 	var completed := [0]
@@ -162,7 +157,7 @@ func _cycle(count: int) -> int:
 		for i in clients.size():
 			var client := clients[i]
 			client.poll()
-			var state := client.get_ready_state()
+			var state: int = client.get_ready_state()
 			match phases[i]:
 				"idle":
 					if remaining[i] > 0:

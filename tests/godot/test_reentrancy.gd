@@ -24,7 +24,7 @@ const ARGUMENTS := {
 const RECONNECT_DELAY_S := 0.05
 
 ## The client under test; the only reference to it.
-var socket: RustWebSocketClient
+var socket: MultiplayerPeer
 ## Set once the handler acted.
 var _acted := false
 ## What the action returned (an error name), or "" when it returns nothing.
@@ -74,7 +74,7 @@ func test_reentrancy_reconnect_failed() -> void:
 ## gets, followed by close code 1001 (going away) as when any open client is freed.
 func test_reentrancy_freeing_in_a_handler_closes_as_freeing_does() -> void:
 	var id := unique_id("free-in-handler")
-	socket = RustWebSocketClient.new()
+	socket = make_unmanaged_client()
 	var freed: WeakRef = weakref(socket)
 	socket.connection_established.connect(_send_then_free.unbind(1))
 	assert_eq(socket.connect_to_url(py_url("/record?id=" + id)), OK, "connect_to_url()")
@@ -109,7 +109,7 @@ func _check(signal_name: String, action: String) -> String:
 	_acted = false
 	_result = ""
 	_error_after = ""
-	socket = RustWebSocketClient.new()
+	socket = make_unmanaged_client()
 	var freed: WeakRef = weakref(socket)
 	var url := _arrange(signal_name)
 	var handler := _act.bind(action)
@@ -186,7 +186,7 @@ func _act(action: String) -> void:
 
 
 ## Polls the client if there is one; returns it.
-func _poll_socket() -> RustWebSocketClient:
+func _poll_socket() -> MultiplayerPeer:
 	if socket != null:
 		socket.poll()
 	return socket
