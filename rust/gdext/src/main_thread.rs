@@ -14,14 +14,22 @@
 //! `poll()`'s `Gd<Self>` needs the engine. Only `experimental-threads` would make calls from
 //! several threads sound; the refusal keeps a stray call from doing anything.
 
+use std::thread::{self, ThreadId};
+
 use godot::global::godot_error;
-use godot::init::is_main_thread;
+use godot::init::main_thread_id;
+
+thread_local! {
+    /// The calling thread's id, read once per thread: `thread::current()` counts a reference
+    /// each time, which made the check a visible part of an idle `poll()`.
+    static CURRENT_THREAD: ThreadId = thread::current().id();
+}
 
 /// Whether the caller runs on Godot's main thread. If not, prints the error saying that
 /// `class.entry()` must be called from the main thread, and how. A comparison of thread ids,
 /// cheap enough for `poll()`'s idle path; `godot_error!` may be called from any thread.
 pub(crate) fn on_main_thread(class: &str, entry: &str) -> bool {
-    if is_main_thread() {
+    if CURRENT_THREAD.with(|current| *current == main_thread_id()) {
         return true;
     }
     godot_error!(
