@@ -10,11 +10,6 @@ func _init() -> void:
 # ---- Browser limits ------------------------------------------------------------------------------
 # Each override below tests what the web path does instead, and README "Web export" lists it.
 
-## What get_last_error() says for any failed attempt on the web path: a browser does not tell a
-## page why (refused, unknown host, HTTP refusal all read the same).
-const FAILED_ATTEMPT := "cannot connect to %s: the connection failed (a browser does not say why: the server may be down, the address wrong, or the upgrade refused)"
-
-
 func test_connection_refused_names_the_address() -> void:
 	var url := "ws://127.0.0.1:%d/" % closed_port()
 	await _check_failed_attempt(url)
@@ -29,7 +24,7 @@ func test_unknown_host_names_the_host() -> void:
 func test_refused_upgrade_reports_the_http_status() -> void:
 	var ws: SignalLog = await _check_failed_attempt(py_url("/no/such/path"))
 	assert_eq(ws.client.get_handshake_response_status(), 0, "get_handshake_response_status() (a browser does not tell)")
-	_drop_expected_errors(["Invalid status code", "Invalid response headers"])
+	drop_expected_errors(["Invalid status code", "Invalid response headers"])
 
 
 func _check_failed_attempt(url: String, timeout_s := WAIT_S) -> SignalLog:
@@ -37,21 +32,11 @@ func _check_failed_attempt(url: String, timeout_s := WAIT_S) -> SignalLog:
 	if not await wait_until_ended(ws, timeout_s):
 		return ws
 	assert_eq(ws.lifecycle(), ["connection_error"] as Array[String], "signals")
-	assert_eq(ws.client.get_last_error(), FAILED_ATTEMPT % url, "get_last_error()")
+	assert_eq(ws.client.get_last_error(), WEB_FAILED_ATTEMPT % url, "get_last_error()")
 	assert_eq(ws.client.get_ready_state(), RustWebSocketClient.STATE_CLOSED, "state after the failure")
 	assert_eq(ws.client.get_connected_host(), "", "get_connected_host() after the failure")
 	note("web path: connection_error: " + ws.client.get_last_error())
 	return ws
-
-
-## Removes the engine errors this test expects from the runner's log catcher; any other stays a
-## failure.
-func _drop_expected_errors(expected: Array[String]) -> void:
-	if log_catcher == null:
-		return
-	for error: String in log_catcher.take():
-		if not expected.any(func(text: String) -> bool: return error.contains(text)):
-			fail(error)
 
 
 ## A browser's WebSocket sends no headers of the page's: every custom header, well-formed or
