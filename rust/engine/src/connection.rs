@@ -439,6 +439,10 @@ impl Connection {
                     now,
                 );
                 let tls = socket.get_ref().tls_info();
+                // The upgrade's bytes are published before the game hears of the opening, so a
+                // game reading the statistics then sees them.
+                self.count_transport(socket.get_ref());
+                self.link.statistics.publish(&self.statistics);
                 self.link.push(Incoming::HandshakeResponse(Box::new(
                     HandshakeResponse::new(&response),
                 )));
