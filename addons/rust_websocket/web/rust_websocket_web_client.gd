@@ -431,7 +431,7 @@ func _read_transitions() -> void:
 			return
 	if _state == STATE_CONNECTING and peer_state == WebSocketPeer.STATE_CONNECTING and Time.get_ticks_msec() >= _handshake_deadline_ms:
 		_peer.close()
-		_fail("the connection to %s did not open within %.1f s (handshake_timeout)" % [_url, maxf(handshake_timeout, 0.001)])
+		_fail("the connection to %s did not open within %.1f s (handshake_timeout)" % [_url, _effective_seconds(handshake_timeout)])
 		return
 	_drain_packets()
 	_deliver_queue()
@@ -719,12 +719,16 @@ func _send_now(payload: PackedByteArray, is_text: bool) -> Error:
 	return OK
 
 
-## The tick, in milliseconds, [param seconds] from now: at least a millisecond, as on the native
-## client, and [constant INF] or a huge value is a deadline that never comes (int(INF * 1000) would
-## be in the past).
+## The tick, in milliseconds, [param seconds] from now (see [method _effective_seconds]).
 static func _deadline_ms(seconds: float) -> int:
-	var bounded := clampf(seconds, 0.001, LONGEST_TIMEOUT_S) if not is_nan(seconds) else 0.001
-	return Time.get_ticks_msec() + int(bounded * 1000.0)
+	return Time.get_ticks_msec() + int(_effective_seconds(seconds) * 1000.0)
+
+
+## The timeout or delay a deadline is set for: at least a millisecond, as on the native client,
+## and at most [constant LONGEST_TIMEOUT_S], so [constant INF] or a huge value is a deadline that
+## never comes (int(INF * 1000) would be in the past).
+static func _effective_seconds(seconds: float) -> float:
+	return clampf(seconds, 0.001, LONGEST_TIMEOUT_S) if not is_nan(seconds) else 0.001
 
 
 ## Whether bytes are valid UTF-8, checked without Godot's decoder (which prints an error for each
