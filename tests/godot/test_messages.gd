@@ -61,6 +61,39 @@ func _check_send_and_read_apis(url: String) -> void:
 	note("%d messages echoed through send_text/send/put_packet/put_var/get_peer(1); kinds kept" % sent)
 
 
+## Typed as the class (or untyped), get_packet() is the class's own, which copies a message in
+## one go; typed as MultiplayerPeer, it is PacketPeer's, through _get_packet. Both read the same
+## queue alike: the bytes, the kind and get_packet_error(), a large message included.
+func test_get_packet_reads_alike_through_the_class_and_through_packet_peer() -> void:
+	var ws := await open(godot_url("/"), PackedStringArray(), PackedStringArray(), false)
+	if not ws.is_open():
+		return
+	var as_class: Object = ws.client
+	var as_base: MultiplayerPeer = ws.client
+	var large := PackedByteArray()
+	large.resize(3 << 20)
+	for i in 3 << 8:
+		large[i << 12] = i & 0xff
+	for message: Variant in ["text ✓", large, "second text", PackedByteArray([7])]:
+		var sent: Error = as_class.send_text(message) if message is String else as_class.send(message)
+		assert_eq(error_string(sent), error_string(OK), "sending %s" % type_string(typeof(message)))
+	await wait_for(func(): return ws.count("data_received") >= 4)
+	assert_eq(as_class.get_packet().get_string_from_utf8(), "text ✓", "text, through the class's get_packet()")
+	assert_eq(as_class.was_string_packet(), true, "was_string_packet() after it")
+	assert_true(as_base.get_packet() == large, "3 MiB, through PacketPeer.get_packet(), arrive whole")
+	assert_eq(as_class.was_string_packet(), false, "was_string_packet() after it")
+	assert_eq(as_base.get_packet().get_string_from_utf8(), "second text", "text, through PacketPeer.get_packet()")
+	assert_eq(as_class.was_string_packet(), true, "was_string_packet() after it")
+	assert_eq(as_class.get_packet(), PackedByteArray([7]), "binary, through the class's get_packet()")
+	assert_eq(error_string(as_class.get_packet_error()), error_string(OK), "get_packet_error() after it")
+	assert_eq(as_base.get_packet(), PackedByteArray(), "PacketPeer.get_packet() with nothing left")
+	assert_eq(error_string(as_class.get_packet_error()), error_string(ERR_UNAVAILABLE), "the class's get_packet_error() after it")
+	assert_eq(as_class.send(large), OK, "sending 3 MiB again")
+	await wait_for(func(): return ws.count("data_received") >= 5)
+	assert_true(as_class.get_packet() == large, "3 MiB, through the class's get_packet(), arrive whole")
+	assert_eq(error_string(as_class.get_packet_error()), error_string(OK), "get_packet_error() after it")
+
+
 func test_invalid_utf8_in_text_mode_is_refused() -> void:
 	var ws := await open(godot_url("/"))
 	if not ws.is_open():

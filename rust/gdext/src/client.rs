@@ -30,9 +30,10 @@ use godot::classes::IMultiplayerPeerExtension;
 use godot::classes::{CryptoKey, MultiplayerPeerExtension, X509Certificate};
 use godot::global::Error as GodotError;
 use godot::prelude::*;
-use rust_websocket_engine::{Client, ConnectRequest, Error, Message};
+use rust_websocket_engine::{Client, ConnectRequest, Error};
 
 use crate::main_thread::main_thread_only;
+use crate::packet_reads::PacketReads;
 use enums::WRITE_MODE_BINARY;
 pub use enums::{register_enums, State, WriteMode};
 
@@ -269,9 +270,8 @@ pub struct RustWebSocketClient {
     // --- State (not properties) ---
     /// The engine's client: the connection itself.
     client: Client,
-    /// The packet last returned by [method PacketPeer.get_packet]; Godot reads it through a
-    /// pointer until the next call.
-    current_packet: Option<Message>,
+    /// The last message read, by [method get_packet] or by Godot through `_get_packet`.
+    reads: PacketReads,
     /// What [method get_last_error] returns. Written only by `refuse_call` (a refused or
     /// panicked call) and `remember_engine_error` (an ending, with the engine's error), and
     /// cleared by a successful [method connect_to_url].
@@ -462,7 +462,7 @@ impl RustWebSocketClient {
                 self.debugger
                     .connecting(self.base().instance_id(), &self.client);
                 self.last_error.clear();
-                self.current_packet = None;
+                self.reads.clear();
                 self.multiplayer = gd_mp_api;
                 self.peer_id = 0;
                 GodotError::OK

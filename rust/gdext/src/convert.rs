@@ -1,7 +1,7 @@
 //! What both classes, `RustWebSocketClient` and `RustWebSocketPeer`, turn from Godot's values
 //! into the engine's and back: the connect request, trusted certificates, durations and sizes,
-//! refused calls' error codes, the connection's details as Godot shows them, and packets lent to
-//! or taken from `PacketPeer`'s virtuals.
+//! refused calls' error codes, the connection's details as Godot shows them, and the packets
+//! `PacketPeer`'s `_put_packet` hands over.
 
 use std::time::Duration;
 
@@ -168,48 +168,6 @@ pub(crate) fn close_code(client: &Client) -> i32 {
 /// The number of messages waiting to be read, as `PacketPeer` counts them.
 pub(crate) fn available_packet_count(client: &Client) -> i32 {
     i32::try_from(client.queued_message_count()).unwrap_or(i32::MAX)
-}
-
-/// Takes the next message into `current` (where it stays alive until the next call) and lends
-/// it to Godot through `PacketPeer`'s `_get_packet` out-pointers; `ERR_UNAVAILABLE` when none is
-/// queued.
-///
-/// # Safety
-/// The pointers must be the valid out-pointers Godot passes, and `current` must not change
-/// before the next call on the same object (Godot reads the buffer until then).
-pub(crate) unsafe fn lend_next_packet(
-    client: &mut Client,
-    current: &mut Option<Message>,
-    r_buffer: RawPtr<*mut RawPtr<*const u8>>,
-    r_buffer_size: RawPtr<*mut i32>,
-) -> GodotError {
-    *current = client.take_message();
-    let Some(message) = current else {
-        return GodotError::ERR_UNAVAILABLE;
-    };
-    // SAFETY: as the caller promised.
-    unsafe { lend_packet(message, r_buffer, r_buffer_size) }
-}
-
-/// Lends `message` to Godot through `PacketPeer`'s `_get_packet` out-pointers.
-///
-/// # Safety
-/// The pointers must be the valid out-pointers Godot passes, and `message` must stay alive
-/// until the next call on the same object (Godot reads the buffer until then).
-unsafe fn lend_packet(
-    message: &Message,
-    r_buffer: RawPtr<*mut RawPtr<*const u8>>,
-    r_buffer_size: RawPtr<*mut i32>,
-) -> GodotError {
-    let Ok(len) = i32::try_from(message.len()) else {
-        return GodotError::ERR_OUT_OF_MEMORY;
-    };
-    // SAFETY: as the caller promised.
-    unsafe {
-        *r_buffer.ptr() = RawPtr::new(message.as_bytes().as_ptr());
-        *r_buffer_size.ptr() = len;
-    }
-    GodotError::OK
 }
 
 /// The bytes `PacketPeer`'s `_put_packet` hands over.

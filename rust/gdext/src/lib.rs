@@ -11,6 +11,7 @@ mod debugger;
 #[cfg(test)]
 mod docs_tests;
 mod main_thread;
+mod packet_reads;
 mod panic_guard;
 mod peer;
 

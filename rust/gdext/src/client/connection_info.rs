@@ -3,7 +3,6 @@
 
 use godot::prelude::*;
 use rust_websocket_engine::multiplayer::SERVER_PEER_ID;
-use rust_websocket_engine::Message;
 
 use super::{RustWebSocketClient, State};
 use crate::convert::{close_code, connected_host, connected_port, count_to_int};
@@ -27,11 +26,12 @@ impl RustWebSocketClient {
         self.client.state().into()
     }
 
-    /// Whether the packet last returned by [method PacketPeer.get_packet] was a text message.
+    /// Whether the message last read by [method get_packet] or [method PacketPeer.get_var] was a
+    /// text message.
     #[func]
     fn was_string_packet(&self) -> bool {
         main_thread_only!("was_string_packet");
-        self.current_packet.as_ref().is_some_and(Message::is_text)
+        self.reads.was_text()
     }
 
     /// The code of the close frame that ended the connection (the server's, or ours when the

@@ -11,7 +11,7 @@ use rust_websocket_engine::multiplayer::SERVER_PEER_ID;
 use rust_websocket_engine::ReadyState;
 
 use super::RustWebSocketClient;
-use crate::convert::{available_packet_count, lend_next_packet, packet_bytes};
+use crate::convert::{available_packet_count, packet_bytes};
 use crate::main_thread::main_thread_only;
 
 #[godot_api]
@@ -37,15 +37,11 @@ impl IMultiplayerPeerExtension for RustWebSocketClient {
     ) -> GodotError {
         main_thread_only!("get_packet", GodotError::ERR_UNAVAILABLE);
         self.guarded("get_packet", GodotError::FAILED, |this| {
-            // SAFETY: Godot passes valid out-pointers; `current_packet` keeps the buffer until
-            // the next call, which is as long as Godot reads it.
+            // SAFETY: Godot passes valid out-pointers; `reads` keeps the buffer until the next
+            // call, which is as long as Godot reads it.
             unsafe {
-                lend_next_packet(
-                    &mut this.client,
-                    &mut this.current_packet,
-                    r_buffer,
-                    r_buffer_size,
-                )
+                this.reads
+                    .lend_next(&mut this.client, r_buffer, r_buffer_size)
             }
         })
     }

@@ -49,7 +49,7 @@ impl RustWebSocketClient {
                 let error = panic_guard::internal_error(Self::CLASS_NAME, entry, &message);
                 self.refuse_call(GodotError::FAILED, error.to_string());
                 self.client.abort(error);
-                self.current_packet = None;
+                self.reads.clear();
                 fallback
             }
         }
