@@ -237,7 +237,9 @@ impl FrameBoundaries {
                     first_byte,
                     payload_len,
                 } => {
-                    // Zero-filled by the allocator for large sizes, at no cost.
+                    // Zeroed so it can be read into: `calloc` skips that only for fresh pages.
+                    // It is about 7% of the I/O thread's time in 1 MB echoes; zeroing a chunk at
+                    // a time just before each read measured no faster.
                     self.collecting = Some((vec![0; payload_len], 0, first_byte));
                     (header_start, payload_start)
                 }
