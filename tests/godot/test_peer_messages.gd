@@ -41,16 +41,32 @@ func test_peer_invalid_write_mode_and_utf8_are_refused_in_words() -> void:
 	await close_peer(peer)
 
 
+## put_packet() of an empty buffer sends an empty message (WebSocketPeer's sends nothing).
 func test_peer_empty_messages_echo_as_empty_text_and_binary() -> void:
 	var peer := await open_peer(py_url("/echo"))
 	peer.send_text("")
 	peer.send(PackedByteArray())
-	if not await poll_until_packets(peer, 2):
+	assert_eq(error_string(peer.put_packet(PackedByteArray())), error_string(OK), "put_packet() of an empty buffer")
+	if not await poll_until_packets(peer, 3):
 		return
 	assert_eq(peer.get_packet().size(), 0, "empty text's size")
 	assert_true(peer.was_string_packet(), "empty text is text")
 	assert_eq(peer.get_packet().size(), 0, "empty binary's size")
 	assert_true(not peer.was_string_packet(), "empty binary is binary")
+	assert_eq(peer.get_packet().size(), 0, "put_packet()'s empty message")
+	assert_true(not peer.was_string_packet(), "put_packet()'s empty message is binary")
+	await close_peer(peer)
+
+
+## put_var() sends a value larger than encode_buffer_max_size (WebSocketPeer's refuses it).
+func test_peer_put_var_sends_a_value_over_the_encode_buffer() -> void:
+	var peer := await open_peer(py_url("/echo"))
+	var value := PackedByteArray()
+	value.resize(peer.encode_buffer_max_size + 4096)
+	value[value.size() - 1] = 7
+	assert_eq(error_string(peer.put_var(value)), error_string(OK), "put_var() of %d bytes" % value.size())
+	if await poll_until_packets(peer, 1):
+		assert_true(peer.get_var() == value, "get_var() of the echo is the whole value")
 	await close_peer(peer)
 
 

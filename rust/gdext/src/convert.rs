@@ -170,6 +170,29 @@ pub(crate) fn available_packet_count(client: &Client) -> i32 {
     i32::try_from(client.queued_message_count()).unwrap_or(i32::MAX)
 }
 
+/// `value` as the binary message `put_var()` sends: encoded as `var_to_bytes()` does (with
+/// `full_objects`, as `var_to_bytes_with_objects()`), of any size, where `PacketPeer.put_var()`
+/// refuses values over its `encode_buffer_max_size`. Fails with `ERR_INVALID_DATA` and a sentence
+/// for a value Godot cannot encode.
+pub(crate) fn encode_var(
+    value: &Variant,
+    full_objects: bool,
+) -> Result<Message, (GodotError, String)> {
+    let encoded = if full_objects {
+        godot::global::var_to_bytes_with_objects(value)
+    } else {
+        godot::global::var_to_bytes(value)
+    };
+    if encoded.is_empty() {
+        let kind = godot::global::type_string(value.get_type().ord().into());
+        return Err((
+            GodotError::ERR_INVALID_DATA,
+            format!("put_var() cannot encode a value of type {kind}"),
+        ));
+    }
+    Ok(Message::from(encoded.to_vec()))
+}
+
 /// The bytes `PacketPeer`'s `_put_packet` hands over.
 ///
 /// # Safety

@@ -4,8 +4,10 @@
 //! It shares the engine and the binding's conversions (`crate::convert`) with
 //! `RustWebSocketClient`; what is its own is WebSocketPeer's surface: its properties mapped onto
 //! the engine's [`Config`], [`TLSOptions`] read into the engine's TLS settings, a `poll()` that
-//! only drives the state (no signals), and its two class enums (`types`).
+//! only drives the state (no signals), its two class enums (`types`), and the `PacketPeer` calls
+//! it answers itself (`packets`).
 
+mod packets;
 mod types;
 
 use godot::classes::{
@@ -177,34 +179,6 @@ impl RustWebSocketPeer {
     fn send_text(&mut self, message: GString) -> GodotError {
         main_thread_only!("send_text", GodotError::ERR_UNAVAILABLE);
         self.send_message(Message::from(message.to_string()))
-    }
-
-    /// Whether the message last read by [method get_packet] or [method PacketPeer.get_var] was a
-    /// text message.
-    #[func]
-    fn was_string_packet(&self) -> bool {
-        main_thread_only!("was_string_packet");
-        self.reads.was_text()
-    }
-
-    /// Takes the next message: its bytes (a text message's UTF-8), or an empty array when none
-    /// is queued, [method get_packet_error] then being [constant ERR_UNAVAILABLE]. What
-    /// [method PacketPeer.get_packet] does, in one copy where that copies a message a byte at a
-    /// time (about half a millisecond per megabyte).
-    #[func]
-    fn get_packet(&mut self) -> PackedByteArray {
-        main_thread_only!("get_packet");
-        self.guarded("get_packet", PackedByteArray::new(), |this| {
-            this.reads.copy_next(&mut this.client)
-        })
-    }
-
-    /// The error of the last read by [method get_packet] or [method PacketPeer.get_var]:
-    /// [constant OK], or [constant ERR_UNAVAILABLE] when no message was queued.
-    #[func]
-    fn get_packet_error(&self) -> GodotError {
-        main_thread_only!("get_packet_error", GodotError::OK);
-        self.reads.error()
     }
 
     /// Updates the connection's state ([method get_ready_state]) and makes the messages
