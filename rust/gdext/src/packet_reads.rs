@@ -5,8 +5,8 @@
 //! `get_var()`, and the multiplayer API) go through the `_get_packet` virtual, which lends the
 //! message through a pointer; `PacketPeer.get_packet()` then copies it a byte at a time (309 µs
 //! of the main thread for 1 MB). The classes' own `get_packet()` copies it into the
-//! `PackedByteArray` in one go instead (81 µs). Both record the read here, so `was_string_packet()` and
-//! `get_packet_error()` answer for the last read whichever way it went.
+//! `PackedByteArray` in one go instead (81 µs). Both record the read here, so
+//! `was_string_packet()` and `get_packet_error()` answer for the last read whichever way it went.
 
 use godot::global::Error as GodotError;
 use godot::prelude::*;
