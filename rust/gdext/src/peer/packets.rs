@@ -36,7 +36,7 @@ impl RustWebSocketPeer {
     /// [constant OK], or [constant ERR_UNAVAILABLE] when no message was queued.
     #[func]
     fn get_packet_error(&self) -> GodotError {
-        main_thread_only!("get_packet_error", GodotError::OK);
+        main_thread_only!("get_packet_error", GodotError::ERR_UNAVAILABLE);
         self.reads.error()
     }
 
